@@ -1,0 +1,93 @@
+# gridwall: build, test and run. `make run` and `make test` are the two
+# commands a new machine needs; both install missing packages first.
+
+CC       ?= gcc
+BUILD    ?= build
+PKGS      = libzmq libprotobuf-c libuv libpq inih jansson
+WARN      = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
+CFLAGS   ?= -O2 -g
+CFLAGS   += -std=c11 -D_GNU_SOURCE $(WARN) -Ilib -I$(BUILD)/proto
+LDLIBS   += -lhttp_parser -lm
+
+ifeq ($(SAN),1)
+CFLAGS   += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LDFLAGS  += -fsanitize=address,undefined
+BUILD    := $(BUILD)-san
+endif
+
+# pkg-config is asked only once the packages are there (make deps).
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+override CFLAGS += $(PKG_CFLAGS)
+override LDLIBS += $(PKG_LIBS)
+
+PROTO     = proto/gridwall/v1/gridwall.proto
+PROTO_C   = $(BUILD)/proto/gridwall/v1/gridwall.pb-c.c
+PROTO_H   = $(PROTO_C:.c=.h)
+
+LIB_SRC   = $(wildcard lib/*.c)
+LIB_OBJ   = $(LIB_SRC:%.c=$(BUILD)/%.o) $(PROTO_C:.c=.o)
+LIB_A     = $(BUILD)/libgridwall.a
+
+DAEMONS   = ingestd rulesd reportd
+TOOLS     = gridctl fieldsim
+BINS      = $(DAEMONS:%=$(BUILD)/gridwall-%) $(TOOLS:%=$(BUILD)/%)
+
+UNIT_SRC  = $(wildcard tests/unit/test_*.c)
+UNIT_BINS = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+
+.PHONY: all deps test unit integration run clean
+.SECONDARY:
+
+all: $(BINS) $(UNIT_BINS)
+
+deps:
+	@deploy/deps.sh
+
+$(PROTO_C) $(PROTO_H): $(PROTO)
+	@mkdir -p $(BUILD)/proto
+	protoc-c --c_out=$(BUILD)/proto -Iproto $(PROTO)
+
+$(BUILD)/%.o: %.c $(PROTO_H) $(wildcard lib/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+# Generated code is not ours to warn about.
+$(PROTO_C:.c=.o): $(PROTO_C)
+	$(CC) $(filter-out -W%,$(CFLAGS)) -c -o $@ $<
+
+$(LIB_A): $(LIB_OBJ)
+	$(AR) rcs $@ $^
+
+define service_rule
+$(BUILD)/gridwall-$(1): $(patsubst %.c,$(BUILD)/%.o,$(wildcard services/$(1)/*.c)) $(LIB_A)
+	$(CC) $(LDFLAGS) -o $$@ $$^ $(LDLIBS)
+endef
+$(foreach d,$(DAEMONS),$(eval $(call service_rule,$(d))))
+
+define tool_rule
+$(BUILD)/$(1): $(patsubst %.c,$(BUILD)/%.o,$(wildcard tools/$(1)/*.c)) $(LIB_A)
+	$(CC) $(LDFLAGS) -o $$@ $$^ $(LDLIBS)
+endef
+$(foreach t,$(TOOLS),$(eval $(call tool_rule,$(t))))
+
+$(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(LIB_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+
+unit: $(UNIT_BINS)
+	@tests/run-unit.sh $(BUILD)
+
+integration: $(BINS)
+	@for s in tests/integration/*.sh; do bash $$s $(BUILD) || exit 1; done
+
+test: deps
+	@$(MAKE) --no-print-directory all
+	@tests/run-all.sh $(BUILD)
+
+run: deps
+	@$(MAKE) --no-print-directory all
+	@deploy/run-demo.sh $(BUILD)
+
+clean:
+	rm -rf build build-san

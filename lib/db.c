@@ -1,0 +1,205 @@
+/*
+ * One libpq connection per daemon with reconnect and exponential backoff.
+ * Statements run synchronously; whoever finds the connection broken drops
+ * it here, and a timer brings it back, calling the daemon's up callback so
+ * it can catch up from its watermark.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "db.h"
+#include "log.h"
+
+#define DB_RETRY_MIN_MS 100
+
+struct db {
+	uv_loop_t *loop;
+	char *conninfo;
+	char *user;
+	long retry_max_ms;
+	long retry_ms;
+	PGconn *conn;
+	uv_timer_t timer;
+	db_up_fn up;
+	void *arg;
+	unsigned long reconnects;
+	bool ever_up;
+};
+
+/* Silences libpq's notices (e.g. "relation already exists, skipping"). */
+static void
+s_notice(void *arg, const char *message)
+{
+	(void)arg;
+	log_debug("postgres: %s", message);
+}
+
+PGconn *
+db_connect_once(const char *conninfo, const char *user)
+{
+	/* Keywords apply in order: the user given here overrides the conninfo's. */
+	const char *keys[4] = { "dbname", "connect_timeout", NULL, NULL };
+	const char *vals[4] = { conninfo, "5", NULL, NULL };
+	PGconn *conn;
+
+	if (user != NULL) {
+		keys[2] = "user";
+		vals[2] = user;
+	}
+	conn = PQconnectdbParams(keys, vals, 1);
+	if (PQstatus(conn) != CONNECTION_OK) {
+		char *msg = PQerrorMessage(conn);
+		size_t n = strlen(msg);
+
+		while (n > 0 && msg[n - 1] == '\n')
+			msg[--n] = '\0';
+		log_warn("database unavailable: %s", msg);
+		PQfinish(conn);
+		return NULL;
+	}
+	PQsetNoticeProcessor(conn, s_notice, NULL);
+	return conn;
+}
+
+struct db *
+db_new(uv_loop_t *loop, const char *conninfo, const char *user, long retry_max_ms,
+       db_up_fn up, void *arg)
+{
+	struct db *db = calloc(1, sizeof(*db));
+
+	if (db == NULL)
+		return NULL;
+	db->loop = loop;
+	db->conninfo = strdup(conninfo);
+	db->user = user && *user ? strdup(user) : NULL;
+	db->retry_max_ms = retry_max_ms > DB_RETRY_MIN_MS ? retry_max_ms : DB_RETRY_MIN_MS;
+	db->retry_ms = DB_RETRY_MIN_MS;
+	db->up = up;
+	db->arg = arg;
+	uv_timer_init(loop, &db->timer);
+	db->timer.data = db;
+	return db;
+}
+
+static void s_retry_cb(uv_timer_t *t);
+
+/* Tries to connect; on failure schedules the next try with doubled delay. */
+static void
+s_try_connect(struct db *db)
+{
+	db->conn = db_connect_once(db->conninfo, db->user);
+	if (db->conn == NULL) {
+		log_warn("database: retrying in %ld ms", db->retry_ms);
+		uv_timer_start(&db->timer, s_retry_cb, (uint64_t)db->retry_ms, 0);
+		db->retry_ms *= 2;
+		if (db->retry_ms > db->retry_max_ms)
+			db->retry_ms = db->retry_max_ms;
+		return;
+	}
+	if (db->ever_up)
+		db->reconnects++;
+	db->ever_up = true;
+	db->retry_ms = DB_RETRY_MIN_MS;
+	log_info("database connected%s", db->reconnects ? " again" : "");
+	if (db->up != NULL)
+		db->up(db->arg);
+}
+
+static void
+s_retry_cb(uv_timer_t *t)
+{
+	s_try_connect(t->data);
+}
+
+void
+db_start(struct db *db)
+{
+	s_try_connect(db);
+}
+
+PGconn *
+db_conn(struct db *db)
+{
+	return db->conn;
+}
+
+unsigned long
+db_reconnects(const struct db *db)
+{
+	return db->reconnects;
+}
+
+/* Drops a broken connection and schedules a reconnect. */
+static void
+s_lost(struct db *db)
+{
+	log_warn("database connection lost; reconnecting");
+	PQfinish(db->conn);
+	db->conn = NULL;
+	if (!uv_is_closing((uv_handle_t *)&db->timer))
+		uv_timer_start(&db->timer, s_retry_cb, (uint64_t)db->retry_ms, 0);
+}
+
+PGresult *
+db_query(struct db *db, const char *what, ExecStatusType expect,
+         const char *sql, int nparams, const char *const *params)
+{
+	PGresult *res;
+
+	if (db->conn == NULL)
+		return NULL;
+	res = PQexecParams(db->conn, sql, nparams, NULL, params, NULL, NULL, 0);
+	if (res != NULL && PQresultStatus(res) == expect)
+		return res;
+	log_error("%s: %s", what, res ? PQresultErrorMessage(res) : PQerrorMessage(db->conn));
+	PQclear(res);
+	if (PQstatus(db->conn) == CONNECTION_BAD)
+		s_lost(db);
+	return NULL;
+}
+
+bool
+db_command(struct db *db, const char *what, const char *sql, int nparams,
+           const char *const *params)
+{
+	PGresult *res = db_query(db, what, PGRES_COMMAND_OK, sql, nparams, params);
+
+	PQclear(res);
+	return res != NULL;
+}
+
+void
+db_rollback(struct db *db)
+{
+	PGresult *res;
+
+	if (db->conn == NULL)
+		return;
+	res = PQexec(db->conn, "ROLLBACK");
+	PQclear(res);
+	if (PQstatus(db->conn) == CONNECTION_BAD)
+		s_lost(db);
+}
+
+static void
+s_timer_closed(uv_handle_t *h)
+{
+	struct db *db = h->data;
+
+	free(db->conninfo);
+	free(db->user);
+	free(db);
+}
+
+void
+db_close(struct db **db_p)
+{
+	struct db *db = *db_p;
+
+	if (db == NULL)
+		return;
+	*db_p = NULL;
+	PQfinish(db->conn);
+	db->conn = NULL;
+	uv_close((uv_handle_t *)&db->timer, s_timer_closed);
+}

@@ -1,0 +1,50 @@
+/*
+ * The database connection of a daemon: one libpq connection, opened at
+ * start and reopened with exponential backoff whenever it is lost. Queries
+ * are synchronous on the loop; a daemon asks db_conn() and, when it is
+ * NULL, answers "retry later" rather than waiting.
+ */
+#ifndef GRIDWALL_DB_H
+#define GRIDWALL_DB_H
+
+#include <stdbool.h>
+#include <libpq-fe.h>
+#include <uv.h>
+
+struct db;
+
+typedef void (*db_up_fn)(void *arg);
+
+/*
+ * conninfo is a libpq connection string; user, if not NULL, overrides its
+ * user. up is called each time a connection is (re)established.
+ */
+struct db *db_new(uv_loop_t *loop, const char *conninfo, const char *user,
+                  long retry_max_ms, db_up_fn up, void *arg);
+/* Connects now, or schedules retries with backoff. */
+void db_start(struct db *db);
+/* The live connection, or NULL while down. */
+PGconn *db_conn(struct db *db);
+/* Reconnects done since start. */
+unsigned long db_reconnects(const struct db *db);
+
+/*
+ * Runs a statement with text parameters. Returns the result if its status
+ * is expect, else logs what failed (naming `what`), clears it, drops the
+ * connection if it is broken and returns NULL. The caller clears a result.
+ */
+PGresult *db_query(struct db *db, const char *what, ExecStatusType expect,
+                   const char *sql, int nparams, const char *const *params);
+/* A statement with no result rows (BEGIN, COMMIT, UPDATE...); true on success. */
+bool db_command(struct db *db, const char *what, const char *sql, int nparams,
+                const char *const *params);
+/* ROLLBACK if the connection is alive; never fails loudly. */
+void db_rollback(struct db *db);
+
+/* Closes the connection and the retry timer; frees once the timer is closed. */
+void db_close(struct db **db_p);
+
+/* Opens a one-off blocking connection for tools (user may be NULL). Logs and returns NULL on failure. */
+PGconn *db_connect_once(const char *conninfo, const char *user);
+
+#endif

@@ -1,0 +1,86 @@
+/*
+ * A small HTTP/1.1 server on the daemon's libuv loop, parsing with
+ * http_parser. One handler answers each complete request synchronously.
+ * Keep-alive, limits on header and body size, and an idle timeout protect
+ * the daemon from slow or abusive clients.
+ */
+#ifndef GRIDWALL_HTTP_H
+#define GRIDWALL_HTTP_H
+
+#include <stddef.h>
+#include <uv.h>
+
+#define HTTP_MAX_HEADERS 32
+
+struct http_header {
+	const char *name;
+	const char *value;
+};
+
+/* A parsed request; everything in it lives until the handler returns. */
+struct http_request {
+	const char *method;          /* "GET", "POST", ... */
+	const char *path;            /* decoded of nothing: the raw path, without the query */
+	const char *query;           /* raw query string without '?', "" if none */
+	const char *body;            /* NUL-terminated copy of the body, "" if none */
+	size_t body_len;
+	struct http_header headers[HTTP_MAX_HEADERS];
+	int nheaders;
+};
+
+/*
+ * What the handler fills in. body is malloc'ed by the handler and freed by
+ * the server after it is written; content_type and extra headers are static
+ * strings or strings that outlive the write.
+ */
+struct http_response {
+	int status;
+	const char *content_type;    /* default "application/json" */
+	char *body;
+	size_t body_len;
+	const char *extra_headers;   /* e.g. "Retry-After: 2\r\n", or NULL */
+};
+
+typedef void (*http_handler_fn)(void *arg, const struct http_request *req,
+                                struct http_response *resp);
+
+struct http_limits {
+	size_t max_header_bytes;     /* default 16 KiB: beyond, 431 */
+	size_t max_body_bytes;       /* default 1 MiB: beyond, 413 */
+	unsigned idle_timeout_ms;    /* default 30000: an idle or slow connection is closed */
+	unsigned max_connections;    /* default 1024: beyond, new connections are closed at once */
+};
+
+struct http_server;
+
+/*
+ * Listens on host:port (e.g. "127.0.0.1", 8080; port 0 picks one). limits
+ * may be NULL for the defaults. Returns NULL and logs on failure.
+ */
+struct http_server *http_server_new(uv_loop_t *loop, const char *host, int port,
+                                    const struct http_limits *limits,
+                                    http_handler_fn handler, void *arg);
+
+/* The port actually bound (useful with port 0). */
+int http_server_port(const struct http_server *server);
+
+/*
+ * Stops listening, closes every connection, and frees the server once libuv
+ * has closed all its handles; done (may be NULL) is called then.
+ */
+void http_server_close(struct http_server *server, void (*done)(void *arg), void *arg);
+
+/* Value of a request header (case-insensitive name), or NULL. */
+const char *http_header(const struct http_request *req, const char *name);
+
+/*
+ * Copies the value of key from a query string ("a=1&b=x%20y") into buf,
+ * percent-decoding it ('+' is a space). Returns the length, or -1 if the key
+ * is absent or the value does not fit.
+ */
+int http_query_param(const char *query, const char *key, char *buf, size_t len);
+
+/* Fills resp with a JSON error body {"error": message} and the status. */
+void http_respond_error(struct http_response *resp, int status, const char *message);
+
+#endif

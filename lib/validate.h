@@ -1,0 +1,65 @@
+/*
+ * Validation of one screening record before it is stored. Pure: no database,
+ * the clock comes in as an argument. Each failure names a stable code, the
+ * field and a message for a person, so a field app can say which record and
+ * which field was wrong.
+ */
+#ifndef GRIDWALL_VALIDATE_H
+#define GRIDWALL_VALIDATE_H
+
+#include <stdbool.h>
+#include <time.h>
+
+#include "gridwall/v1/gridwall.pb-c.h"
+#include "area.h"
+
+#define TEMPERATURE_MIN_TENTHS 340
+#define TEMPERATURE_MAX_TENTHS 430
+#define FEVER_TENTHS 373
+#define SCREENED_AT_MAX_AHEAD_S 600      /* clock skew tolerated on devices */
+#define NOTE_MAX_BYTES 500
+#define TEXT_FIELD_MAX_BYTES 64          /* ids, names, codes */
+
+struct validation_error {
+	const char *code;     /* e.g. "BAD_ID_CHECKSUM"; static string */
+	const char *field;    /* e.g. "id_number"; static string */
+	char message[192];
+};
+
+/* Stable error codes (docs/protocol.md lists them with their meaning). */
+#define VERR_MISSING_FIELD             "MISSING_FIELD"
+#define VERR_BAD_UUID                  "BAD_UUID"
+#define VERR_BAD_ENUM                  "BAD_ENUM"
+#define VERR_FIELD_TOO_LONG            "FIELD_TOO_LONG"
+#define VERR_BAD_TEXT                  "BAD_TEXT"            /* not UTF-8, or control characters in a one-line field */
+#define VERR_BAD_ID_FORMAT             "BAD_ID_FORMAT"
+#define VERR_BAD_ID_CHECKSUM           "BAD_ID_CHECKSUM"
+#define VERR_BAD_ID_BIRTH_DATE         "BAD_ID_BIRTH_DATE"
+#define VERR_BAD_PHONE                 "BAD_PHONE"
+#define VERR_BAD_DATE                  "BAD_DATE"
+#define VERR_UNKNOWN_GRID              "UNKNOWN_GRID"
+#define VERR_NOT_A_GRID                "NOT_A_GRID"
+#define VERR_BAD_REGION                "BAD_REGION"
+#define VERR_TEMPERATURE_OUT_OF_RANGE  "TEMPERATURE_OUT_OF_RANGE"
+#define VERR_SCREENED_AT_IN_FUTURE     "SCREENED_AT_IN_FUTURE"
+#define VERR_ARRIVED_AFTER_SCREENING   "ARRIVED_AFTER_SCREENING"
+#define VERR_DEPARTED_AFTER_ARRIVAL    "DEPARTED_AFTER_ARRIVAL"
+
+/*
+ * Checks a record; returns true if it may be stored, otherwise false with
+ * err filled for the first problem found. areas may be NULL only in tests
+ * that do not check grids.
+ */
+bool validate_record(const Gridwall__V1__ScreeningRecord *rec,
+                     const struct area_tree *areas, time_t now,
+                     struct validation_error *err);
+
+/* Each check on its own, for the record checker and for the tools. */
+bool validate_uuid(const char *s);
+bool validate_phone(const char *s);
+/* Parses YYYY-MM-DD into days since 1970-01-01; false if not a calendar date. */
+bool validate_date(const char *s, int *days_since_epoch);
+/* True if s is valid UTF-8 with no control characters (tab excepted). */
+bool validate_text(const char *s);
+
+#endif

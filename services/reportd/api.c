@@ -1,0 +1,176 @@
+/*
+ * reportd's HTTP API: aggregates as JSON, health and metrics. Every query
+ * is constant SQL with parameters; area scoping is by code prefix.
+ */
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "area.h"
+#include "log.h"
+#include "reportd.h"
+#include "validate.h"
+
+static const char SQL_AGGREGATES[] =
+	"SELECT to_char(d.day, 'YYYY-MM-DD'), d.area_code, a.name, a.level, "
+	"       d.screened, d.fevers, d.key_persons, d.high_risk "
+	"FROM daily_aggregates d JOIN areas a ON a.code = d.area_code "
+	"WHERE d.area_code LIKE $1 || '%' "
+	"  AND (CASE WHEN $2 = '' THEN d.area_code = $1 ELSE a.level = $2 END) "
+	"  AND ($3 = '' OR d.day >= $3::date) AND ($4 = '' OR d.day <= $4::date) "
+	"ORDER BY d.day, d.area_code LIMIT 10000";
+
+/* Moves a JSON document into the response. */
+static void
+s_json(struct http_response *resp, int status, json_t *doc)
+{
+	resp->status = status;
+	resp->content_type = "application/json";
+	resp->body = json_dumps(doc, JSON_COMPACT | JSON_ENSURE_ASCII);
+	resp->body_len = resp->body ? strlen(resp->body) : 0;
+	json_decref(doc);
+}
+
+/* Reads an optional query parameter into buf; "" when absent (or too long to be valid). */
+static void
+s_param(const struct http_request *req, const char *key, char *buf, size_t len)
+{
+	if (http_query_param(req->query, key, buf, len) < 0)
+		buf[0] = '\0';
+}
+
+/* Checks the parameters of /v1/aggregates; false with a 400 in resp. */
+static bool
+s_check_aggregate_params(const char *area, const char *level, const char *from, const char *to,
+                         struct http_response *resp)
+{
+	int day;
+
+	if (area_level_of_code(area) == AREA_INVALID) {
+		http_respond_error(resp, 400, "area must be an area code (4 to 15 digits)");
+		return false;
+	}
+	if (*level && area_level_parse(level) == AREA_INVALID) {
+		http_respond_error(resp, 400, "level must be city, district, town, community or grid");
+		return false;
+	}
+	if ((*from && !validate_date(from, &day)) || (*to && !validate_date(to, &day))) {
+		http_respond_error(resp, 400, "from and to must be dates YYYY-MM-DD");
+		return false;
+	}
+	return true;
+}
+
+/* One result row as a JSON object. */
+static json_t *
+s_aggregate_row(PGresult *res, int i)
+{
+	return json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:I}",
+	                 "day", PQgetvalue(res, i, 0), "area", PQgetvalue(res, i, 1),
+	                 "name", PQgetvalue(res, i, 2), "level", PQgetvalue(res, i, 3),
+	                 "screened", (json_int_t)strtoll(PQgetvalue(res, i, 4), NULL, 10),
+	                 "fevers", (json_int_t)strtoll(PQgetvalue(res, i, 5), NULL, 10),
+	                 "key_persons", (json_int_t)strtoll(PQgetvalue(res, i, 6), NULL, 10),
+	                 "high_risk", (json_int_t)strtoll(PQgetvalue(res, i, 7), NULL, 10));
+}
+
+/* GET /v1/aggregates?area=&level=&from=&to= */
+static void
+s_aggregates(struct reportd *r, const struct http_request *req, struct http_response *resp)
+{
+	char area[AREA_CODE_MAX + 8], level[16], from[16], to[16];
+	const char *params[4] = { area, level, from, to };
+	PGresult *res;
+	json_t *rows;
+
+	s_param(req, "area", area, sizeof(area));
+	s_param(req, "level", level, sizeof(level));
+	s_param(req, "from", from, sizeof(from));
+	s_param(req, "to", to, sizeof(to));
+	if (!*area)
+		snprintf(area, sizeof(area), "4406");
+	if (!s_check_aggregate_params(area, level, from, to, resp))
+		return;
+	res = db_query(r->daemon->db, "query aggregates", PGRES_TUPLES_OK, SQL_AGGREGATES, 4, params);
+	if (res == NULL) {
+		http_respond_error(resp, 503, "database unavailable");
+		resp->extra_headers = "Retry-After: 2\r\n";
+		return;
+	}
+	rows = json_array();
+	for (int i = 0; i < PQntuples(res); i++)
+		json_array_append_new(rows, s_aggregate_row(res, i));
+	PQclear(res);
+	s_json(resp, 200, json_pack("{s:s, s:s, s:s, s:s, s:o}", "area", area, "level", level,
+	                            "from", from, "to", to, "rows", rows));
+}
+
+/* GET /healthz */
+static void
+s_health(struct reportd *r, struct http_response *resp)
+{
+	bool up = db_conn(r->daemon->db) != NULL;
+
+	s_json(resp, up ? 200 : 503,
+	       json_pack("{s:s, s:s, s:I}", "status", up ? "ok" : "degraded",
+	                 "database", up ? "up" : "down",
+	                 "watermark", (json_int_t)r->consumer.watermark));
+}
+
+/* GET /metrics in the Prometheus text format. */
+static void
+s_metrics(struct reportd *r, struct http_response *resp)
+{
+	char *body = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&body, &len);
+
+	if (f == NULL) {
+		http_respond_error(resp, 500, "out of memory");
+		return;
+	}
+	fprintf(f, "# HELP gridwall_report_applied_total Screenings counted into the aggregates.\n"
+	           "# TYPE gridwall_report_applied_total counter\n"
+	           "gridwall_report_applied_total %llu\n",
+	        (unsigned long long)r->consumer.applied);
+	fprintf(f, "# HELP gridwall_report_watermark Last screening id counted.\n"
+	           "# TYPE gridwall_report_watermark gauge\n"
+	           "gridwall_report_watermark %lld\n", (long long)r->consumer.watermark);
+	fprintf(f, "# HELP gridwall_report_snapshots_total Aggregate snapshots published.\n"
+	           "# TYPE gridwall_report_snapshots_total counter\n"
+	           "gridwall_report_snapshots_total %llu\n",
+	        (unsigned long long)r->snapshots_published);
+	fprintf(f, "# HELP gridwall_report_http_requests_total HTTP requests served.\n"
+	           "# TYPE gridwall_report_http_requests_total counter\n"
+	           "gridwall_report_http_requests_total %llu\n",
+	        (unsigned long long)r->http_requests);
+	fprintf(f, "# HELP gridwall_db_reconnects_total Database reconnections.\n"
+	           "# TYPE gridwall_db_reconnects_total counter\n"
+	           "gridwall_db_reconnects_total %lu\n", db_reconnects(r->daemon->db));
+	fclose(f);
+	resp->status = 200;
+	resp->content_type = "text/plain; version=0.0.4";
+	resp->body = body;
+	resp->body_len = len;
+}
+
+void
+api_handle(void *arg, const struct http_request *req, struct http_response *resp)
+{
+	struct reportd *r = arg;
+
+	r->http_requests++;
+	if (strcmp(req->method, "GET") != 0) {
+		http_respond_error(resp, 405, "only GET is served here");
+		return;
+	}
+	if (strcmp(req->path, "/v1/aggregates") == 0)
+		s_aggregates(r, req, resp);
+	else if (strcmp(req->path, "/healthz") == 0)
+		s_health(r, resp);
+	else if (strcmp(req->path, "/metrics") == 0)
+		s_metrics(r, resp);
+	else
+		http_respond_error(resp, 404, "no such resource");
+}

@@ -1,0 +1,204 @@
+/*
+ * gridwall-reportd: aggregates for city bodies. It counts every assessed
+ * screening into per-area, per-day figures (catching up from the tables
+ * when an event is missing), publishes them on the feed, and serves them
+ * over HTTP.
+ */
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "codec.h"
+#include "defaults.h"
+#include "log.h"
+#include "registry.h"
+#include "reportd.h"
+
+#define OWN(field) offsetof(struct reportd_config, field)
+
+static const struct config_key reportd_keys[] = {
+	{ "http_listen", CONFIG_STRING, DEFAULT_HTTP_LISTEN, 0, 0, false, OWN(http_listen),
+	  "address:port of the HTTP API" },
+	{ "batch_max", CONFIG_INT, "1000", 1, 100000, true, OWN(batch_max),
+	  "most screenings counted in one transaction" },
+	{ "flush_delay_ms", CONFIG_INT, "20", 0, 10000, true, OWN(flush_delay_ms),
+	  "how long live events wait to be batched" },
+	{ "catch_up_interval_ms", CONFIG_INT, "2000", 10, 600000, true, OWN(catch_up_interval_ms),
+	  "how often the tables are checked for screenings whose event was lost" },
+	{ "snapshot_interval_ms", CONFIG_INT, "1000", 50, 600000, false, OWN(snapshot_interval_ms),
+	  "how often changed areas are published on the feed" },
+	{ "full_snapshot_interval_ms", CONFIG_INT, "30000", 1000, 3600000, true,
+	  OWN(full_snapshot_interval_ms), "how often every area of the day is published again" },
+	{ "day_utc_offset_min", CONFIG_INT, "480", -720, 840, false, OWN(day_utc_offset_min),
+	  "offset of the local day from UTC in minutes (480: China Standard Time)" },
+	CONFIG_END,
+};
+
+/* One assessed record event from rulesd, offered to the consumer. */
+static void
+s_on_assessed(void *arg, struct bus_socket *sock, struct bus_msg *msg)
+{
+	struct reportd *r = arg;
+	const struct reportd_config *cfg = r->daemon->config;
+	Gridwall__V1__RecordEvent *ev;
+	struct counted c = { 0 };
+
+	(void)sock;
+	if (msg->nframes != 1 || r->daemon->draining)
+		return;
+	ev = gridwall__v1__record_event__unpack(NULL, bus_frame_size(msg, 0), bus_frame_data(msg, 0));
+	if (ev == NULL) {
+		log_warn("undecodable assessed event of %zu bytes dropped", bus_frame_size(msg, 0));
+		return;
+	}
+	if (ev->record != NULL && ev->record->grid_code != NULL && ev->has_level) {
+		c.id = ev->server_id;
+		c.day = report_day(ev->record->screened_at, cfg->day_utc_offset_min);
+		snprintf(c.grid, sizeof(c.grid), "%s", ev->record->grid_code);
+		c.fever = ev->record->has_temperature_tenths && ev->record->temperature_tenths >= 373;
+		c.level = (int)ev->level;
+		consumer_offer(&r->consumer, &c);
+	}
+	gridwall__v1__record_event__free_unpacked(ev, NULL);
+}
+
+/* Applies the reloadable limits to the consumer. */
+static void
+s_apply_limits(struct reportd *r)
+{
+	const struct reportd_config *cfg = r->daemon->config;
+	struct consumer_limits limits = { cfg->batch_max, cfg->flush_delay_ms, cfg->catch_up_interval_ms };
+
+	consumer_set_limits(&r->consumer, &limits);
+}
+
+static const char SQL_WATERMARK[] =
+	"SELECT last_id FROM consumer_offsets WHERE consumer = 'reportd'";
+
+/* The database is (back): reload the areas and the watermark, catch up. */
+static void
+s_db_up(struct daemon *d)
+{
+	struct reportd *r = d->ctx;
+	struct area_tree *areas = registry_load_areas(d->db);
+	PGresult *res;
+
+	if (areas == NULL)
+		return;
+	area_tree_destroy(&r->areas);
+	r->areas = areas;
+	res = db_query(d->db, "read watermark", PGRES_TUPLES_OK, SQL_WATERMARK, 0, NULL);
+	if (res == NULL)
+		return;
+	consumer_start(&r->consumer, PQntuples(res) ? strtoll(PQgetvalue(res, 0, 0), NULL, 10) : 0);
+	PQclear(res);
+	log_info("watermark %lld", (long long)r->consumer.watermark);
+}
+
+/* Splits "host:port"; false if malformed. */
+static bool
+s_split_listen(const char *listen, char *host, size_t len, int *port)
+{
+	const char *colon = strrchr(listen, ':');
+	char *end;
+	long p;
+
+	if (colon == NULL || (size_t)(colon - listen) >= len)
+		return false;
+	memcpy(host, listen, (size_t)(colon - listen));
+	host[colon - listen] = '\0';
+	p = strtol(colon + 1, &end, 10);
+	if (*end != '\0' || p < 0 || p > 65535)
+		return false;
+	*port = (int)p;
+	return true;
+}
+
+static int
+s_start(struct daemon *d)
+{
+	struct reportd *r = d->ctx;
+	const struct reportd_config *cfg = d->config;
+	char host[64];
+	int port;
+
+	r->daemon = d;
+	consumer_init(&r->consumer, d->loop, sizeof(struct counted), &reportd_consumer, r);
+	s_apply_limits(r);
+	feed_start(r);
+	r->assessed = bus_socket_new(d->bus, ZMQ_PULL, "assessed", 0);
+	r->feed = bus_socket_new(d->bus, ZMQ_PUB, "feed", 0);
+	if (r->assessed == NULL || r->feed == NULL)
+		return -1;
+	if (bus_connect(r->assessed, cfg->shared.assessed_endpoint) != 0 ||
+	    bus_bind(r->feed, cfg->shared.feed_endpoint) != 0)
+		return -1;
+	if (!s_split_listen(cfg->http_listen, host, sizeof(host), &port)) {
+		log_error("http_listen: \"%s\" is not host:port", cfg->http_listen);
+		return -1;
+	}
+	r->http = http_server_new(d->loop, host, port, NULL, api_handle, r);
+	if (r->http == NULL)
+		return -1;
+	log_info("HTTP API on http://%s:%d/v1/aggregates", host, http_server_port(r->http));
+	return bus_socket_watch(r->assessed, s_on_assessed, r);
+}
+
+static void
+s_reload(struct daemon *d, const void *old)
+{
+	(void)old;
+	s_apply_limits(d->ctx);
+}
+
+/* Counts what is pending, then stops. */
+static void
+s_drain(struct daemon *d)
+{
+	struct reportd *r = d->ctx;
+
+	consumer_flush(&r->consumer);
+	daemon_stop(d);
+}
+
+static void
+s_stop(struct daemon *d)
+{
+	struct reportd *r = d->ctx;
+
+	log_info("counted=%llu watermark=%lld snapshots=%llu", (unsigned long long)r->consumer.applied,
+	         (long long)r->consumer.watermark, (unsigned long long)r->snapshots_published);
+	if (r->daemon != NULL) {
+		consumer_close(&r->consumer);
+		feed_stop(r);
+	}
+	if (r->http != NULL)
+		http_server_close(r->http, NULL, NULL);
+	r->http = NULL;
+	bus_socket_close(&r->assessed);
+	bus_socket_close(&r->feed);
+	area_tree_destroy(&r->areas);
+	cell_map_free(&r->deltas);
+	cell_map_free(&r->changed);
+	free(r->batch);
+}
+
+static const struct daemon_ops reportd_ops = {
+	.name = "reportd",
+	.db_role = "gridwall_report",
+	.keys = reportd_keys,
+	.config_size = sizeof(struct reportd_config),
+	.start = s_start,
+	.reload = s_reload,
+	.drain = s_drain,
+	.stop = s_stop,
+	.db_up = s_db_up,
+};
+
+int
+main(int argc, char **argv)
+{
+	struct reportd r = { 0 };
+
+	return daemon_main(argc, argv, &reportd_ops, &r);
+}

@@ -1,0 +1,40 @@
+#!/bin/sh
+# The whole test suite: unit tests (cmocka), the unit tests again under
+# valgrind, then the integration suites against a real PostgreSQL and the
+# real daemons. Ends with the total as "N passed, N failed".
+BUILD=${1:-build}
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+RESULTS=$(mktemp)
+total_passed=0
+total_failed=0
+
+# run_suite NAME COMMAND...: runs one suite and adds up its counts.
+run_suite() {
+	name=$1
+	shift
+	echo "== $name"
+	: >"$RESULTS"
+	GRIDWALL_RESULTS=$RESULTS "$@"
+	rc=$?
+	read -r p f <"$RESULTS" 2>/dev/null
+	p=${p:-0}
+	f=${f:-0}
+	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+		f=1
+		echo "not ok - $name exited with status $rc"
+	fi
+	total_passed=$((total_passed + p))
+	total_failed=$((total_failed + f))
+}
+
+run_suite unit "$ROOT/tests/run-unit.sh" "$BUILD"
+if command -v valgrind >/dev/null 2>&1; then
+	run_suite "unit under valgrind" env VALGRIND=1 "$ROOT/tests/run-unit.sh" "$BUILD"
+fi
+for suite in "$ROOT"/tests/integration/*.sh; do
+	run_suite "integration $(basename "$suite" .sh)" bash "$suite" "$BUILD"
+done
+rm -f "$RESULTS"
+echo
+echo "$total_passed passed, $total_failed failed"
+[ "$total_failed" -eq 0 ]
