@@ -36,7 +36,7 @@ int idcard_sex(const char *id);
 
 /*
  * Masks an id for display to staff: the address code and the last four
- * characters stay, the birth date and sequence are starred
+ * characters stay, the eight birth-date digits are starred
  * ("440605********123X"). out must hold IDCARD_LEN + 1 bytes; a short or
  * odd input is masked whole.
  */

@@ -8,6 +8,7 @@
 #define GRIDWALL_VALIDATE_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <time.h>
 
 #include "gridwall/v1/gridwall.pb-c.h"
@@ -19,6 +20,12 @@
 #define SCREENED_AT_MAX_AHEAD_S 600      /* clock skew tolerated on devices */
 #define NOTE_MAX_BYTES 500
 #define TEXT_FIELD_MAX_BYTES 64          /* ids, names, codes */
+/*
+ * Field apps write dates as local dates in China (UTC+8, no daylight
+ * saving); a screening's day is taken in the same zone wherever days are
+ * compared (validation, the 14-day rules).
+ */
+#define LOCAL_UTC_OFFSET_S (8 * 3600)
 
 struct validation_error {
 	const char *code;     /* e.g. "BAD_ID_CHECKSUM"; static string */
@@ -59,6 +66,8 @@ bool validate_uuid(const char *s);
 bool validate_phone(const char *s);
 /* Parses YYYY-MM-DD into days since 1970-01-01; false if not a calendar date. */
 bool validate_date(const char *s, int *days_since_epoch);
+/* The local day (days since 1970-01-01, UTC+8) of a Unix time. */
+int validate_local_day(int64_t t);
 /* True if s is valid UTF-8 with no control characters (tab excepted). */
 bool validate_text(const char *s);
 

@@ -144,6 +144,16 @@ s_count(struct ingestd *in, const Gridwall__V1__RecordResult *res)
 	}
 }
 
+/* A document number without its type is a resident id: the common case in the field. */
+static void
+s_normalise(Gridwall__V1__ScreeningRecord *rec)
+{
+	if (!rec->has_id_type && rec->id_number != NULL && *rec->id_number != '\0') {
+		rec->has_id_type = true;
+		rec->id_type = GRIDWALL__V1__ID_TYPE__RESIDENT_ID;
+	}
+}
+
 /* Validates, stores and answers a decoded request. */
 static void
 s_submit(struct ingestd *in, struct bus_msg *req, int envelope, Gridwall__V1__SubmitRequest *sr)
@@ -162,6 +172,7 @@ s_submit(struct ingestd *in, struct bus_msg *req, int envelope, Gridwall__V1__Su
 		goto out;
 	}
 	for (size_t i = 0; i < n; i++) {
+		s_normalise(sr->records[i]);
 		valid[i] = validate_record(sr->records[i], in->areas, now, &verr[i]);
 		if (valid[i])
 			verr[i].code = NULL;

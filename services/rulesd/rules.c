@@ -11,7 +11,6 @@
 #include "rulesd.h"
 #include "validate.h"
 
-#define SECONDS_PER_DAY 86400
 #define OBSERVATION_WINDOW_DAYS 14
 #define RESPIRATORY_SYMPTOMS                                              \
 	((1u << GRIDWALL__V1__SYMPTOM__COUGH) |                           \
@@ -41,13 +40,6 @@ static const struct rule_hit RULE_FEVER = {
 	"recheck temperature within 24 hours", GRIDWALL__V1__RISK_LEVEL__ATTENTION,
 };
 
-/* The day (since 1970-01-01, UTC) of a timestamp. */
-static int32_t
-s_day(int64_t t)
-{
-	return (int32_t)(t >= 0 ? t / SECONDS_PER_DAY : (t - SECONDS_PER_DAY + 1) / SECONDS_PER_DAY);
-}
-
 /*
  * Arrived from a risk area within 14 days: the origin's code starts with a
  * risk area's code, the arrival falls in the days it was one, and the
@@ -57,7 +49,7 @@ s_day(int64_t t)
 bool
 rules_arrived_from_risk_area(const struct risk_registry *risk, const struct screening *s)
 {
-	int32_t screened = s_day(s->screened_at);
+	int32_t screened = validate_local_day(s->screened_at);
 
 	if (s->origin_region[0] == '\0')
 		return false;
