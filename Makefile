@@ -83,7 +83,7 @@ integration: $(BINS)
 
 test: deps
 	@$(MAKE) --no-print-directory all
-	@tests/run-all.sh $(BUILD)
+	@SAN=$(SAN) tests/run-all.sh $(BUILD)
 
 run: deps
 	@$(MAKE) --no-print-directory all

@@ -28,7 +28,8 @@ run_suite() {
 }
 
 run_suite unit "$ROOT/tests/run-unit.sh" "$BUILD"
-if command -v valgrind >/dev/null 2>&1; then
+# valgrind cannot run AddressSanitizer binaries: the SAN=1 build skips it.
+if [ "${SAN:-0}" != 1 ] && command -v valgrind >/dev/null 2>&1; then
 	run_suite "unit under valgrind" env VALGRIND=1 "$ROOT/tests/run-unit.sh" "$BUILD"
 fi
 for suite in "$ROOT"/tests/integration/*.sh; do

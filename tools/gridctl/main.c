@@ -1,0 +1,133 @@
+/*
+ * gridctl entry point: finds the subcommand in one table and hands it the
+ * rest of the command line. The table is also where every subcommand's
+ * usage is written, so `gridctl --help` and `gridctl CMD --help` cannot
+ * disagree. A new subcommand is one row here and one file beside this one.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "defaults.h"
+#include "gridctl.h"
+
+static const struct gridctl_cmd s_cmds[] = {
+	{
+		"push", gridctl_push,
+		"[--endpoint E] [--batch N] [--timeout-ms T] [--retries R] FILE|-",
+		"Sends screening records, one JSON object a line, to ingestd and\n"
+		"prints one JSON result a line, in input order, with its line number.\n"
+		"  --endpoint E     ingestd's ROUTER (default " DEFAULT_INGEST_ENDPOINT ")\n"
+		"  --batch N        records per request, at most (default 500)\n"
+		"  --timeout-ms T   wait this long for a reply before resending (default 5000)\n"
+		"  --retries R      resend a batch this many times before giving up (default 3)\n"
+		"Exit status: 0 when every record got an answer, 1 when the server\n"
+		"could not be reached, 2 on a usage error.\n",
+	},
+	{
+		"alerts", gridctl_alerts,
+		"[--area CODE] [--follow] [--database CONNINFO] [--endpoint E]"
+		" [--limit N] [--json]",
+		"Lists the latest risk alerts of an area, oldest first, and with\n"
+		"--follow keeps printing new ones as rulesd raises them, until\n"
+		"interrupted. Times are local.\n"
+		"  --area CODE          area code prefix, e.g. 440605 (default: all)\n"
+		"  --follow             then print live alerts until SIGINT/SIGTERM\n"
+		"  --database CONNINFO  PostgreSQL (default \"" DEFAULT_DATABASE "\";\n"
+		"                       user gridwall_office unless CONNINFO names one)\n"
+		"  --endpoint E         rulesd's alert PUB socket\n"
+		"                       (default " DEFAULT_ALERTS_ENDPOINT ")\n"
+		"  --limit N            how many stored alerts to list (default 20)\n"
+		"  --json               one JSON object per alert instead of text\n",
+	},
+};
+
+#define S_NCMDS (sizeof(s_cmds) / sizeof(s_cmds[0]))
+
+/* The table row of a subcommand, or NULL. */
+static const struct gridctl_cmd *
+s_find(const char *name)
+{
+	for (size_t i = 0; i < S_NCMDS; i++)
+		if (strcmp(s_cmds[i].name, name) == 0)
+			return &s_cmds[i];
+	return NULL;
+}
+
+/* The overview: one synopsis line per subcommand. */
+static int
+s_usage_all(FILE *f, int status)
+{
+	fprintf(f, "usage: gridctl COMMAND [OPTIONS]\n"
+	           "       gridctl COMMAND --help\n\ncommands:\n");
+	for (size_t i = 0; i < S_NCMDS; i++)
+		fprintf(f, "  gridctl %s %s\n", s_cmds[i].name, s_cmds[i].synopsis);
+	return status;
+}
+
+/* The synopsis of one subcommand, with its help when it was asked for. */
+int
+gridctl_usage(const char *name, FILE *f, int status)
+{
+	const struct gridctl_cmd *cmd = s_find(name);
+
+	if (cmd == NULL)
+		return s_usage_all(f, status);
+	fprintf(f, "usage: gridctl %s %s\n", cmd->name, cmd->synopsis);
+	if (status == GRIDCTL_EXIT_OK)
+		fprintf(f, "\n%s", cmd->help);
+	else
+		fprintf(f, "(gridctl %s --help says more)\n", cmd->name);
+	return status;
+}
+
+/* Parses a whole decimal number in [min, max]. */
+bool
+gridctl_parse_long(const char *s, long min, long max, long *out)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0' || v < min || v > max)
+		return false;
+	*out = v;
+	return true;
+}
+
+/* Prints "gridctl CMD: message" on stderr. */
+void
+gridctl_err(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "gridctl %s: ", cmd);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+/* Dispatches to the subcommand named by argv[1]. */
+int
+main(int argc, char **argv)
+{
+	const struct gridctl_cmd *cmd;
+
+	if (argc < 2)
+		return s_usage_all(stderr, GRIDCTL_EXIT_USAGE);
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)
+		return s_usage_all(stdout, GRIDCTL_EXIT_OK);
+	if (strcmp(argv[1], "help") == 0)
+		return argc > 2 ? gridctl_usage(argv[2], stdout, GRIDCTL_EXIT_OK)
+		                : s_usage_all(stdout, GRIDCTL_EXIT_OK);
+	cmd = s_find(argv[1]);
+	if (cmd == NULL) {
+		fprintf(stderr, "gridctl: unknown command \"%s\"\n", argv[1]);
+		return s_usage_all(stderr, GRIDCTL_EXIT_USAGE);
+	}
+	return cmd->run(argc - 1, argv + 1);
+}
