@@ -39,10 +39,11 @@ trap stop_all EXIT
 mkdir -p "$LOG"
 "$ROOT/deploy/pg.sh" start || exit 1
 DB=$("$ROOT/deploy/pg.sh" conninfo)
+ADMIN_DB="$DB user=postgres"   # fieldsim loads the registry and reads persons
 
 if [ "$("$ROOT/deploy/pg.sh" psql -X -q -t -A -c 'SELECT count(*) FROM areas')" = 0 ]; then
 	echo "gridwall: loading the demo city ($PERSONS persons)"
-	"$BUILD/fieldsim" city --persons "$PERSONS" --database "$DB" || exit 1
+	"$BUILD/fieldsim" city --persons "$PERSONS" --database "$ADMIN_DB" || exit 1
 fi
 
 sed -e "s|^database = .*|database = $DB|" -e "s|^http_listen = .*|http_listen = $HTTP|" \
@@ -58,7 +59,7 @@ for _ in $(seq 50); do
 	sleep 0.2
 done
 
-"$BUILD/fieldsim" day --database "$DB" --rate "$RATE" --quiet >>"$LOG/fieldsim.log" 2>&1 &
+"$BUILD/fieldsim" day --database "$ADMIN_DB" --rate "$RATE" --quiet >>"$LOG/fieldsim.log" 2>&1 &
 PIDS+=($!)
 
 cat <<BANNER

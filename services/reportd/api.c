@@ -27,7 +27,7 @@ s_json(struct http_response *resp, int status, json_t *doc)
 {
 	resp->status = status;
 	resp->content_type = "application/json";
-	resp->body = json_dumps(doc, JSON_COMPACT | JSON_ENSURE_ASCII);
+	resp->body = json_dumps(doc, JSON_COMPACT);
 	resp->body_len = resp->body ? strlen(resp->body) : 0;
 	json_decref(doc);
 }
