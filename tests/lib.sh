@@ -101,7 +101,9 @@ cleanup() {
 		pid=$(eval echo "\${PID_$d:-}")
 		[ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null
 	done
-	[ -n "${FOLLOW_PID:-}" ] && kill "$FOLLOW_PID" 2>/dev/null
+	for pid in "${FOLLOW_PID:-}" "${FEED_PID:-}" "${PUSH_PID:-}"; do
+		[ -n "$pid" ] && kill "$pid" 2>/dev/null
+	done
 	if [ -n "${GRIDWALL_VAR:-}" ]; then
 		"$ROOT/deploy/pg.sh" destroy >/dev/null 2>&1
 		if [ "$FAILED" -gt 0 ]; then

@@ -59,6 +59,10 @@ wait_for "reportd answers /healthz" "ok" \
 "$BUILD/gridctl" alerts --area 440605 --follow --json --database "$DB" \
 	--endpoint "tcp://127.0.0.1:$((BASE + 3))" >"$GRIDWALL_VAR/nanhai.jsonl" 2>"$GRIDWALL_VAR/follow.err" &
 FOLLOW_PID=$!
+# And a city body follows Nanhai's aggregate feed.
+"$BUILD/gridctl" feed --area 440605 --json --endpoint "tcp://127.0.0.1:$((BASE + 5))" \
+	>"$GRIDWALL_VAR/feed.jsonl" 2>"$GRIDWALL_VAR/feed.err" &
+FEED_PID=$!
 sleep 0.5
 
 echo "# pushing 15 lines"
@@ -106,6 +110,12 @@ check "Nanhai aggregates" "6 1 2 2" "$(agg 440605)"
 check "Shunde aggregates" "3 1 0 1" "$(agg 440606)"
 check "grid aggregates by level" "2" \
 	"$(curl -s "http://127.0.0.1:$HTTP_PORT/v1/aggregates?area=4406&level=grid" | jq '.rows | length')"
+wait_for "the feed published Nanhai's new totals" "6 1 2 2" \
+	sh -c "jq -r 'select(.area == \"440605\" and .day == \"$DAY\") | [.screened, .fevers, .key_persons, .high_risk] | map(tostring) | join(\" \")' '$GRIDWALL_VAR/feed.jsonl' | tail -n 1"
+check "the feed carried only areas inside Nanhai" "" \
+	"$(jq -r 'select(.area | startswith("440605") | not) | .area' "$GRIDWALL_VAR/feed.jsonl")"
+check "feed sequence numbers only grow" "" \
+	"$(jq -r '.seq' "$GRIDWALL_VAR/feed.jsonl" | awk 'NR > 1 && $1 <= prev { print "out of order at " NR } { prev = $1 }')"
 check "a bad area is a 400" 400 \
 	"$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$HTTP_PORT/v1/aggregates?area=x")"
 
@@ -135,6 +145,27 @@ wait_for "reportd caught up: city screened 11" "11 2 3 3" agg 4406
 check "every screening evaluated exactly once (assessments = flagged ones)" 7 \
 	"$(sql "SELECT count(*) FROM assessments")"
 
+echo "# PostgreSQL stopped under load: nothing acknowledged until it is back"
+"$ROOT/deploy/pg.sh" stop immediate >/dev/null
+cat >"$GRIDWALL_VAR/outage.jsonl" <<JSON
+{"client_uuid":"$(uuid 31)","channel":"door_to_door","screened_at":$AT,"grid_code":"$N","id_type":"resident_id","id_number":"440605198503120016","name":"陈志强","temperature":37.8}
+JSON
+"$BUILD/gridctl" push --endpoint "tcp://127.0.0.1:$((BASE + 1))" "$GRIDWALL_VAR/outage.jsonl" \
+	>"$GRIDWALL_VAR/outage.out" 2>"$GRIDWALL_VAR/outage.err" &
+PUSH_PID=$!
+sleep 1.5
+check "no answer while the database is down" "" "$(cat "$GRIDWALL_VAR/outage.out")"
+"$ROOT/deploy/pg.sh" start >/dev/null
+wait "$PUSH_PID"
+check "the record is accepted once the database is back" accepted \
+	"$(jq -r .outcome "$GRIDWALL_VAR/outage.out")"
+check "the device was told to retry later while the database was down" yes \
+	"$(grep -q 'server busy (database unavailable)' "$GRIDWALL_VAR/outage.err" && echo yes)"
+check "ingestd reconnected" 1 "$(grep -c 'database connected again' "$GRIDWALL_VAR/log/ingestd.log")"
+wait_for "rulesd reconnected and evaluated it: the fever raised an attention alert" "attention" \
+	sql "SELECT a.level FROM alerts a JOIN screenings s ON s.id = a.screening_id WHERE s.client_uuid = '$(uuid 31)'"
+wait_for "reportd reconnected and counted it" "12 3 3 3" agg 4406
+
 echo "# reload and stop"
 kill -HUP "$PID_ingestd" "$PID_rulesd" "$PID_reportd"
 sleep 0.3
@@ -149,3 +180,7 @@ kill "$FOLLOW_PID" 2>/dev/null
 wait "$FOLLOW_PID" 2>/dev/null
 check "gridctl alerts --follow stops cleanly on SIGTERM" 0 $?
 FOLLOW_PID=
+kill "$FEED_PID" 2>/dev/null
+wait "$FEED_PID" 2>/dev/null
+check "gridctl feed stops cleanly on SIGTERM" 0 $?
+FEED_PID=

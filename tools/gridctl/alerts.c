@@ -8,7 +8,6 @@
  */
 #include <errno.h>
 #include <getopt.h>
-#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,11 +26,7 @@
 
 #define ALERTS_DEFAULT_LIMIT 20
 #define ALERTS_ROLE          "gridwall_office"
-#define ALERTS_POLL_MS       500    /* how soon a signal is noticed, at worst */
 #define ALERTS_AREA_MAX      15     /* digits of a grid code, the longest area code */
-
-/* Set by SIGINT/SIGTERM: --follow stops and exits 0. */
-static volatile sig_atomic_t s_stop;
 
 struct alerts_opts {
 	const char *area;
@@ -82,27 +77,6 @@ struct alerts_row {
 	json_t *reasons;
 	char masked[IDCARD_LEN + 1];
 };
-
-/* Only sets the flag; the follow loop looks at it. */
-static void
-s_on_signal(int sig)
-{
-	(void)sig;
-	s_stop = 1;
-}
-
-/* Catches SIGINT and SIGTERM without SA_RESTART, so that a poll returns. */
-static void
-s_catch_signals(void)
-{
-	struct sigaction sa;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = s_on_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-}
 
 /* True for an area code prefix: digits only, at most a grid code long. */
 static bool
@@ -457,59 +431,6 @@ s_list(const struct alerts_opts *opt, struct alerts_seen *seen)
 	return rc;
 }
 
-/* A SUB socket on rulesd's alerts, subscribed to the area; NULL on failure. */
-static void *
-s_subscribe(void *zctx, const struct alerts_opts *opt)
-{
-	int linger = 0;
-	int64_t maxmsg = DEFAULT_MAX_MESSAGE_BYTES;
-	void *sock = zmq_socket(zctx, ZMQ_SUB);
-
-	if (sock == NULL) {
-		gridctl_err("alerts", "zmq_socket: %s", zmq_strerror(zmq_errno()));
-		return NULL;
-	}
-	zmq_setsockopt(sock, ZMQ_LINGER, &linger, sizeof(linger));
-	zmq_setsockopt(sock, ZMQ_MAXMSGSIZE, &maxmsg, sizeof(maxmsg));
-	if (zmq_setsockopt(sock, ZMQ_SUBSCRIBE, opt->area, strlen(opt->area)) != 0 ||
-	    zmq_connect(sock, opt->endpoint) != 0) {
-		gridctl_err("alerts", "cannot subscribe to %s: %s", opt->endpoint,
-		            zmq_strerror(zmq_errno()));
-		zmq_close(sock);
-		return NULL;
-	}
-	return sock;
-}
-
-/* Receives one [topic][RiskAlert] message; NULL (after a warning) if malformed. */
-static Gridwall__V1__RiskAlert *
-s_recv_alert(void *sock)
-{
-	Gridwall__V1__RiskAlert *alert = NULL;
-	zmq_msg_t part;
-	int nparts = 0, more;
-
-	do {
-		zmq_msg_init(&part);
-		if (zmq_msg_recv(&part, sock, ZMQ_DONTWAIT) < 0) {
-			zmq_msg_close(&part);
-			break;      /* the parts of a message arrive together: not reached */
-		}
-		nparts++;
-		if (nparts == 2 && zmq_msg_size(&part) <= DEFAULT_MAX_MESSAGE_BYTES)
-			alert = gridwall__v1__risk_alert__unpack(NULL, zmq_msg_size(&part),
-			                                         zmq_msg_data(&part));
-		more = zmq_msg_more(&part);
-		zmq_msg_close(&part);
-	} while (more);
-	if (nparts == 2 && alert != NULL)
-		return alert;
-	if (alert != NULL)
-		gridwall__v1__risk_alert__free_unpacked(alert, NULL);
-	gridctl_err("alerts", "message of %d frames is not [topic][RiskAlert], skipped", nparts);
-	return NULL;
-}
-
 /* True if an alert was already printed from the database. */
 static bool
 s_seen(const struct alerts_seen *seen, int64_t id)
@@ -518,30 +439,26 @@ s_seen(const struct alerts_seen *seen, int64_t id)
 	       bsearch(&id, seen->ids, seen->n, sizeof(*seen->ids), s_cmp_id) != NULL;
 }
 
-/* Prints live alerts until a signal; 0, or -1 on a socket error. */
-static int
-s_follow(void *sock, const struct alerts_opts *opt, const struct alerts_seen *seen)
-{
-	zmq_pollitem_t item = { sock, 0, ZMQ_POLLIN, 0 };
-	Gridwall__V1__RiskAlert *alert;
-	int rc;
+/* What the follow loop needs to print a live alert. */
+struct alerts_live {
+	const struct alerts_opts *opt;
+	const struct alerts_seen *seen;
+};
 
-	while (!s_stop) {
-		rc = zmq_poll(&item, 1, ALERTS_POLL_MS);
-		if (rc < 0 && zmq_errno() == EINTR)
-			continue;
-		if (rc < 0) {
-			gridctl_err("alerts", "poll: %s", zmq_strerror(zmq_errno()));
-			return -1;
-		}
-		if (rc == 0)
-			continue;
-		alert = s_recv_alert(sock);
-		if (alert != NULL && !s_seen(seen, alert->alert_id))
-			s_print_alert(alert, opt->json);
-		if (alert != NULL)
-			gridwall__v1__risk_alert__free_unpacked(alert, NULL);
+/* sub_follow: one live alert, printed unless it was listed already. */
+static int
+s_on_live(void *arg, const void *payload, size_t len)
+{
+	struct alerts_live *live = arg;
+	Gridwall__V1__RiskAlert *alert = gridwall__v1__risk_alert__unpack(NULL, len, payload);
+
+	if (alert == NULL) {
+		gridctl_err("alerts", "undecodable RiskAlert of %zu bytes, skipped", len);
+		return 0;
 	}
+	if (!s_seen(live->seen, alert->alert_id))
+		s_print_alert(alert, live->opt->json);
+	gridwall__v1__risk_alert__free_unpacked(alert, NULL);
 	return 0;
 }
 
@@ -550,15 +467,15 @@ static int
 s_run_follow(const struct alerts_opts *opt, struct alerts_seen *seen)
 {
 	void *zctx = zmq_ctx_new();
-	void *sock = zctx ? s_subscribe(zctx, opt) : NULL;
+	void *sock = zctx ? sub_open(zctx, "alerts", opt->endpoint, opt->area) : NULL;
+	struct alerts_live live = { opt, seen };
 	int rc = GRIDCTL_EXIT_FAIL;
 
 	if (sock != NULL) {
-		s_catch_signals();
 		if (s_list(opt, seen) != 0)
 			gridctl_err("alerts", "warning: no stored alerts shown; "
 			            "following live alerts only");
-		rc = s_follow(sock, opt, seen) == 0 ? GRIDCTL_EXIT_OK : GRIDCTL_EXIT_FAIL;
+		rc = sub_follow(sock, "alerts", s_on_live, &live) == 0 ? GRIDCTL_EXIT_OK : GRIDCTL_EXIT_FAIL;
 		zmq_close(sock);
 	}
 	if (zctx != NULL)

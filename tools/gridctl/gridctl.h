@@ -8,6 +8,7 @@
 #define GRIDCTL_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 
 /* Exit statuses every subcommand shares. */
@@ -25,6 +26,14 @@ struct gridctl_cmd {
 /* The subcommands. */
 int gridctl_push(int argc, char **argv);
 int gridctl_alerts(int argc, char **argv);
+int gridctl_feed(int argc, char **argv);
+
+/* sub.c: following a PUB socket. fn returns nonzero to stop following. */
+typedef int (*sub_fn)(void *arg, const void *payload, size_t len);
+/* A SUB socket subscribed to topic, with stop signals caught; NULL (reported) on failure. */
+void *sub_open(void *zctx, const char *cmd, const char *endpoint, const char *topic);
+/* Hands each [topic][payload] message to fn until SIGINT/SIGTERM; 0, or -1 on a socket error. */
+int sub_follow(void *sock, const char *cmd, sub_fn fn, void *arg);
 
 /*
  * Prints the usage of subcommand name to f (to stdout for --help, stderr

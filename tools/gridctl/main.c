@@ -42,6 +42,16 @@ static const struct gridctl_cmd s_cmds[] = {
 		"  --limit N            how many stored alerts to list (default 20)\n"
 		"  --json               one JSON object per alert instead of text\n",
 	},
+	{
+		"feed", gridctl_feed,
+		"[--area CODE] [--endpoint E] [--count N] [--json]",
+		"Prints reportd's aggregate snapshots (counts per area and day, no\n"
+		"personal data) as they are published, until interrupted.\n"
+		"  --area CODE   area code prefix, e.g. 440605 (default: all)\n"
+		"  --endpoint E  reportd's feed PUB socket (default " DEFAULT_FEED_ENDPOINT ")\n"
+		"  --count N     exit after N snapshots\n"
+		"  --json        one JSON object per snapshot instead of text\n",
+	},
 };
 
 #define S_NCMDS (sizeof(s_cmds) / sizeof(s_cmds[0]))
