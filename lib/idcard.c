@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <string.h>
 
+#include "civil.h"
 #include "idcard.h"
 
 /* Weight of each of the first 17 digits: 2^(17-i) mod 11. */
@@ -48,31 +49,14 @@ s_has_chars(const char *id)
 	return s_is_digit(id[IDCARD_LEN - 1]) || id[IDCARD_LEN - 1] == 'X';
 }
 
-/* True for a Gregorian leap year. */
-static bool
-s_is_leap(int year)
-{
-	return (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
-}
-
 /* True if YYYYMMDD (year 1 and later) names a real calendar day. */
 static bool
 s_is_calendar_date(int yyyymmdd)
 {
-	static const int days_in_month[12] = {
-		31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31,
-	};
 	int year = yyyymmdd / 10000;
-	int month = yyyymmdd / 100 % 100;
-	int day = yyyymmdd % 100;
-	int last;
 
-	if (year < 1 || month < 1 || month > 12 || day < 1)
-		return false;
-	last = days_in_month[month - 1];
-	if (month == 2 && s_is_leap(year))
-		last = 29;
-	return day <= last;
+	return year >= 1 &&
+	    civil_is_date(year, yyyymmdd / 100 % 100, yyyymmdd % 100);
 }
 
 /* The eight birth-date digits of a well-formed id as an integer. */

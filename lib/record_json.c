@@ -14,8 +14,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "civil.h"
 #include "codec.h"
 #include "record_json.h"
 
@@ -152,30 +152,6 @@ s_expect(const char **p, const char *set)
 	return true;
 }
 
-/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's method). */
-static int64_t
-s_days_from_civil(int y, int m, int d)
-{
-	int64_t era, yoe, doy, doe;
-
-	y -= m <= 2;
-	era = (y >= 0 ? y : y - 399) / 400;
-	yoe = y - era * 400;
-	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + doe - 719468;
-}
-
-/* Number of days in a month of a year. */
-static int
-s_month_days(int y, int m)
-{
-	static const int days[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
-	bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-
-	return m == 2 && leap ? 29 : days[m - 1];
-}
-
 /* Reads the "Z" or "+hh:mm" / "-hh:mm" ending of an RFC 3339 time, in seconds east. */
 static bool
 s_parse_offset(const char **p, int *offset_s)
@@ -217,10 +193,10 @@ s_parse_rfc3339(const char *s, int64_t *out)
 	}
 	if (!s_parse_offset(&p, &offset_s) || *p != '\0')
 		return false;
-	if (mo < 1 || mo > 12 || d < 1 || d > s_month_days(y, mo) ||
-	    h > 23 || mi > 59 || sec > 60)
+	if (!civil_is_date(y, mo, d) || h > 23 || mi > 59 || sec > 60)
 		return false;
-	*out = s_days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec - offset_s;
+	*out = civil_days_from_date(y, mo, d) * CIVIL_DAY_SECONDS +
+	       h * 3600 + mi * 60 + sec - offset_s;
 	return true;
 }
 
@@ -228,13 +204,17 @@ s_parse_rfc3339(const char *s, int64_t *out)
 static bool
 s_format_rfc3339(int64_t t, char *out, size_t size)
 {
-	time_t tt = (time_t)t;
-	struct tm tm;
+	int64_t day = civil_day_of(t), y;
+	int m, d, n;
+	int sec;
 
-	if ((int64_t)tt != t || gmtime_r(&tt, &tm) == NULL ||
-	    tm.tm_year < -1900 || tm.tm_year > 9999 - 1900)
+	civil_date_from_days(day, &y, &m, &d);
+	if (y < 0 || y > 9999)
 		return false;
-	return strftime(out, size, "%Y-%m-%dT%H:%M:%SZ", &tm) > 0;
+	sec = (int)(t - day * CIVIL_DAY_SECONDS);
+	n = snprintf(out, size, "%04d-%02d-%02dT%02d:%02d:%02dZ", (int)y, m, d,
+	             sec / 3600, sec / 60 % 60, sec % 60);
+	return n > 0 && (size_t)n < size;
 }
 
 /* Stores an int-sized enum or an int32 through a table offset. */

@@ -16,15 +16,13 @@
 #include <string.h>
 #include <time.h>
 
+#include "civil.h"
 #include "idcard.h"
 #include "validate.h"
 
-#define SECONDS_PER_DAY 86400
 #define UUID_TEXT_LEN 36
 #define REGION_MIN_DIGITS 2
 #define REGION_MAX_DIGITS 12
-#define DATE_TEXT_LEN 10          /* YYYY-MM-DD */
-#define DATE_TEXT_MAX (DATE_TEXT_LEN + 1)
 
 /* Which control characters a field may hold besides printable text. */
 enum {
@@ -39,57 +37,6 @@ enum text_result {
 	TEXT_BAD_UTF8,
 	TEXT_CONTROL,
 };
-
-/* A calendar day, as split out of a day number. */
-struct civil_date {
-	int64_t year;
-	int month;
-	int day;
-};
-
-/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant). */
-static int64_t
-s_days_from_civil(int64_t y, int m, int d)
-{
-	int64_t era, yoe, doy, doe;
-
-	y -= m <= 2;
-	era = (y >= 0 ? y : y - 399) / 400;
-	yoe = y - era * 400;
-	doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + doe - 719468;
-}
-
-/* The calendar date of a day number, the inverse of s_days_from_civil. */
-static struct civil_date
-s_civil_from_days(int64_t z)
-{
-	struct civil_date c;
-	int64_t era, doe, yoe, doy, mp;
-
-	z += 719468;
-	era = (z >= 0 ? z : z - 146096) / 146097;
-	doe = z - era * 146097;
-	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	mp = (5 * doy + 2) / 153;
-	c.day = (int)(doy - (153 * mp + 2) / 5 + 1);
-	c.month = (int)(mp < 10 ? mp + 3 : mp - 9);
-	c.year = yoe + era * 400 + (c.month <= 2);
-	return c;
-}
-
-/* Floor division of seconds into days, right for times before 1970 too. */
-static int64_t
-s_day_of(int64_t seconds)
-{
-	int64_t d = seconds / SECONDS_PER_DAY;
-
-	if (seconds % SECONDS_PER_DAY < 0)
-		d--;
-	return d;
-}
 
 /* True for an ASCII decimal digit, whatever the locale. */
 static bool
@@ -275,9 +222,11 @@ s_optional(struct validation_error *err, const char *field, const char *value)
 static int
 s_today_yyyymmdd(time_t now)
 {
-	struct civil_date c = s_civil_from_days(s_day_of((int64_t)now));
+	int64_t year;
+	int month, day;
 
-	return (int)(c.year * 10000 + c.month * 100 + c.day);
+	civil_date_from_days(civil_day_of((int64_t)now), &year, &month, &day);
+	return (int)(year * 10000 + month * 100 + day);
 }
 
 /* client_uuid, channel, screened_at and grid_code: which record, where. */
@@ -483,8 +432,8 @@ s_check_travel(const Gridwall__V1__ScreeningRecord *rec,
 {
 	bool has_departed, has_arrived;
 	int departed = 0, arrived = 0;
-	int64_t screened_day;
-	struct civil_date c;
+	int64_t screened_day, year;
+	int month, day;
 	size_t len;
 
 	if (!s_optional(err, "origin_region", rec->origin_region))
@@ -510,11 +459,11 @@ s_check_travel(const Gridwall__V1__ScreeningRecord *rec,
 		/* screened_at is present and bounded above by now here. */
 		screened_day = validate_local_day(rec->screened_at);
 		if (arrived > screened_day) {
-			c = s_civil_from_days(screened_day);
+			civil_date_from_days(screened_day, &year, &month, &day);
 			return s_fail(err, VERR_ARRIVED_AFTER_SCREENING,
 			    "arrived_on", "arrived_on %s is after the "
 			    "screening day %04lld-%02d-%02d", rec->arrived_on,
-			    (long long)c.year, c.month, c.day);
+			    (long long)year, month, day);
 		}
 	}
 	if (has_departed && has_arrived && departed > arrived)
@@ -612,30 +561,12 @@ validate_phone(const char *s)
 bool
 validate_date(const char *s, int *days_since_epoch)
 {
-	static const int days_in_month[12] = {
-		31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31,
-	};
-	int year, month, day, last;
+	int64_t days;
 
-	if (s == NULL || strnlen(s, DATE_TEXT_MAX) != DATE_TEXT_LEN)
-		return false;
-	if (!s_digits(s, 4) || s[4] != '-' || !s_digits(s + 5, 2) ||
-	    s[7] != '-' || !s_digits(s + 8, 2))
-		return false;
-	year = (s[0] - '0') * 1000 + (s[1] - '0') * 100 + (s[2] - '0') * 10 +
-	    (s[3] - '0');
-	month = (s[5] - '0') * 10 + (s[6] - '0');
-	day = (s[8] - '0') * 10 + (s[9] - '0');
-	if (year < 1 || month < 1 || month > 12 || day < 1)
-		return false;
-	last = days_in_month[month - 1];
-	if (month == 2 &&
-	    ((year % 4 == 0 && year % 100 != 0) || year % 400 == 0))
-		last = 29;
-	if (day > last)
+	if (!civil_parse(s, &days))
 		return false;
 	if (days_since_epoch != NULL)
-		*days_since_epoch = (int)s_days_from_civil(year, month, day);
+		*days_since_epoch = (int)days;
 	return true;
 }
 
@@ -646,8 +577,9 @@ validate_text(const char *s)
 	return s != NULL && s_scan_text(s, TEXT_ALLOW_TAB) == TEXT_OK;
 }
 
+/* Shifts to UTC+8 first, so the day boundary is local midnight. */
 int
 validate_local_day(int64_t t)
 {
-	return (int)s_day_of(t + LOCAL_UTC_OFFSET_S);
+	return (int)civil_day_of(t + LOCAL_UTC_OFFSET_S);
 }

@@ -33,9 +33,21 @@ wait_for() {
 	check "$name" "$expected" "$got"
 }
 
-# Picks a block of 8 free-looking ports for this run.
+# port_taken PORT: something listens on it on loopback.
+port_taken() {
+	(: </dev/tcp/127.0.0.1/"$1") 2>/dev/null
+}
+
+# Picks a block of 8 ports nobody listens on, for this run's daemons and cluster.
 pick_ports() {
-	BASE=$((20000 + ($$ % 4000) * 8))
+	while :; do
+		BASE=$((20000 + (RANDOM % 4000) * 8))
+		taken=0
+		for p in $(seq "$BASE" $((BASE + 7))); do
+			port_taken "$p" && taken=1
+		done
+		[ "$taken" = 0 ] && break
+	done
 	PGPORT=$((BASE + 7))
 	HTTP_PORT=$((BASE + 6))
 }
@@ -115,4 +127,6 @@ cleanup() {
 		rm -rf "$GRIDWALL_VAR"
 	fi
 	[ -n "${GRIDWALL_RESULTS:-}" ] && echo "$PASSED $FAILED" >"$GRIDWALL_RESULTS"
+	echo "$(basename "$0" .sh): $PASSED passed, $FAILED failed"
+	[ "$FAILED" -eq 0 ] || exit 1
 }

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "civil.h"
 #include "codec.h"
 #include "log.h"
 #include "reportd.h"
@@ -35,12 +36,11 @@ static const char SQL_UPSERT[] =
 static const char SQL_WATERMARK[] =
 	"UPDATE consumer_offsets SET last_id = $1::bigint, updated_at = now() WHERE consumer = 'reportd'";
 
+/* The offset moves the day boundary to local midnight. */
 int32_t
 report_day(int64_t t, long utc_offset_min)
 {
-	int64_t local = t + utc_offset_min * 60;
-
-	return (int32_t)(local >= 0 ? local / 86400 : (local - 86399) / 86400);
+	return (int32_t)civil_day_of(t + (int64_t)utc_offset_min * 60);
 }
 
 bool

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "civil.h"
 #include "codec.h"
 #include "log.h"
 #include "reportd.h"
@@ -16,14 +17,11 @@ static const char SQL_DAY[] =
 	"SELECT day - date '1970-01-01', area_code, screened, fevers, key_persons, high_risk "
 	"FROM daily_aggregates WHERE day = date '1970-01-01' + $1::int";
 
+/* A snapshot's day as its text, in the one calendar of civil.c. */
 void
 report_day_text(int32_t day, char *buf)
 {
-	time_t t = (time_t)day * 86400;
-	struct tm tm;
-
-	gmtime_r(&t, &tm);
-	strftime(buf, 11, "%Y-%m-%d", &tm);
+	civil_format(day, buf);
 }
 
 /* Publishes one cell's totals. */

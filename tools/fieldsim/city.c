@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "civil.h"
 #include "defaults.h"
 #include "fieldsim.h"
 #include "log.h"
@@ -282,8 +283,9 @@ s_person(struct city *c, struct copyw *w, struct rng *r, size_t district,
 	char id[19], name[32], phone[12], birth_text[11];
 	uint8_t origin = h->origin;
 	size_t surname = h->surname;
-	int sex, y, m, d;
+	int sex, m, d;
 	int32_t birth;
+	int64_t y;
 
 	if (h->kind == HH_DORMITORY) {
 		origin = household_worker_origin(r, district);
@@ -294,8 +296,8 @@ s_person(struct city *c, struct copyw *w, struct rng *r, size_t district,
 	idgen_make(c->ids, index, household_origin(origin), id, &sex, &birth);
 	names_person(r, surname, sex == 1, name, sizeof(name));
 	s_phone(r, phone);
-	date_format(birth, birth_text);
-	date_to_ymd(birth, &y, &m, &d);
+	civil_format(birth, birth_text);
+	civil_date_from_days(birth, &y, &m, &d);
 	c->hubei += household_origin_hubei(origin);
 	c->no_phone += y >= 2010;
 	copyw_u64(w, index + 1);

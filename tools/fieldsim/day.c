@@ -18,9 +18,11 @@
 
 #include <zmq.h>
 
+#include "civil.h"
 #include "defaults.h"
 #include "fieldsim.h"
 #include "log.h"
+#include "tool.h"
 
 #define DEFAULT_RATE 200.0
 #define DEFAULT_DEVICES 10
@@ -32,7 +34,6 @@
 #define PROGRESS_EVERY_S 5.0
 #define POLL_MAX_MS 1000
 #define MAX_DEVICES 1000
-#define DAY_SECONDS 86400
 #define MAX_RESEND_PERMILLE 500
 
 /* Signals seen: the only global, set by the handler, read by the loop. */
@@ -79,6 +80,13 @@ s_usage(FILE *out)
 	    DEFAULT_SEED, DEFAULT_TIMEOUT_MS, DEFAULT_RETRIES, DEFAULT_LINGER_MS);
 }
 
+/* Today, UTC, as days since 1970-01-01. */
+static int32_t
+s_today(void)
+{
+	return (int32_t)civil_day_of((int64_t)time(NULL));
+}
+
 /* The defaults, before the command line. */
 static void
 s_defaults(struct day_opts *o)
@@ -89,7 +97,7 @@ s_defaults(struct day_opts *o)
 	o->rate = DEFAULT_RATE;
 	o->devices = DEFAULT_DEVICES;
 	o->batch = DEFAULT_BATCH;
-	o->day = (int32_t)(time(NULL) / DAY_SECONDS);
+	o->day = s_today();
 	o->seed = DEFAULT_SEED;
 	o->timeout = DEFAULT_TIMEOUT_MS / 1000.0;
 	o->retries = DEFAULT_RETRIES;
@@ -130,6 +138,7 @@ static bool
 s_option(int c, const char *arg, struct day_opts *o)
 {
 	uint64_t v;
+	int64_t day;
 
 	switch (c) {
 	case 'e': o->endpoint = arg; return true;
@@ -148,8 +157,10 @@ s_option(int c, const char *arg, struct day_opts *o)
 		o->batch = (size_t)v;
 		return true;
 	case 'y':
-		if (date_parse(arg, &o->day))
+		if (civil_parse(arg, &day)) {
+			o->day = (int32_t)day;
 			return true;
+		}
 		log_error("--day: '%s' is not a date YYYY-MM-DD", arg);
 		return false;
 	case 's': return fs_parse_u64("--seed", arg, 0, UINT64_MAX, &o->seed);
@@ -187,8 +198,8 @@ s_check(const struct day_opts *o)
 		    MAX_RESEND_PERMILLE);
 		return false;
 	}
-	if (o->day > (int32_t)(time(NULL) / DAY_SECONDS)) {
-		date_format((int32_t)(time(NULL) / DAY_SECONDS), today);
+	if (o->day > s_today()) {
+		civil_format(s_today(), today);
 		log_error("--day is after today (%s, UTC): screenings cannot be "
 		    "in the future", today);
 		return false;
@@ -250,19 +261,6 @@ s_on_signal(int sig)
 {
 	(void)sig;
 	signals_seen = signals_seen + 1;
-}
-
-/* SIGINT and SIGTERM interrupt zmq_poll (no SA_RESTART). */
-static void
-s_signals(void)
-{
-	struct sigaction sa;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = s_on_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
 }
 
 /*
@@ -357,12 +355,12 @@ s_open(struct day *d)
 
 	if ((d->roster = roster_open(d->o.database)) == NULL)
 		return false;
-	d->day_start = (int64_t)d->o.day * DAY_SECONDS;
+	d->day_start = (int64_t)d->o.day * CIVIL_DAY_SECONDS;
 	d->fresh_left = d->o.count ? d->o.count : d->roster->persons;
 	rng_seed_entropy(&d->uuids);
 	if ((d->zctx = zmq_ctx_new()) == NULL || !fleet_init(d))
 		return false;
-	date_format(d->o.day, day);
+	civil_format(d->o.day, day);
 	log_info("%llu persons; sending %llu screenings of %s at %.1f/s from "
 	    "%zu devices to %s (batch %zu, seed %llu)",
 	    (unsigned long long)d->roster->persons,
@@ -386,7 +384,8 @@ day_main(int argc, char **argv)
 		s_close(&d);
 		return 1;
 	}
-	s_signals();
+	/* SIGINT and SIGTERM interrupt zmq_poll (no SA_RESTART). */
+	tool_catch_stop_signals(s_on_signal);
 	unanswered = s_run(&d);
 	stats_final(&d.stats, fs_now() - d.started);
 	if (unanswered > 0)

@@ -56,15 +56,6 @@ size_t rng_weighted(struct rng *r, const unsigned *weights, size_t n);
 /* A random (version 4) UUID in its 36-character text form. */
 void rng_uuid(struct rng *r, char out[37]);
 
-/* ---- dates.c: civil dates as days since 1970-01-01 ---- */
-
-int32_t date_from_ymd(int y, int m, int d);
-void date_to_ymd(int32_t days, int *y, int *m, int *d);
-/* Writes YYYY-MM-DD (11 bytes with the NUL). */
-void date_format(int32_t days, char out[11]);
-/* Parses YYYY-MM-DD; false if it is not a calendar date. */
-bool date_parse(const char *s, int32_t *days);
-
 /* ---- names.c: names of people and places ---- */
 
 /* A person's name: the surname (index from names_surname) and given name. */

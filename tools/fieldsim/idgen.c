@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "civil.h"
 #include "fieldsim.h"
 #include "idcard.h"
 #include "log.h"
@@ -70,9 +71,10 @@ s_permute(const struct idgen *g, uint64_t i)
 static double
 s_day_weight(const struct idgen *g, uint32_t d)
 {
-	int y, m, dd;
+	int64_t y;
+	int m, dd;
 
-	date_to_ymd(g->first_day + (int32_t)d, &y, &m, &dd);
+	civil_date_from_days(g->first_day + (int32_t)d, &y, &m, &dd);
 	return band_weight[(y - FIRST_YEAR) / 5];
 }
 
@@ -131,8 +133,9 @@ idgen_new(uint64_t persons, uint64_t seed)
 	for (int i = 0; i < FEISTEL_ROUNDS; i++)
 		g->keys[i] = rng_mix(seed * 0x9e3779b97f4a7c15ULL + (uint64_t)i + 1);
 	g->seq_offset = (uint32_t)(rng_mix(seed ^ 0x5e9ULL) % SEQ_SLOTS);
-	g->first_day = date_from_ymd(FIRST_YEAR, 1, 1);
-	g->ndays = (uint32_t)(date_from_ymd(LAST_YEAR + 1, 1, 1) - g->first_day);
+	g->first_day = (int32_t)civil_days_from_date(FIRST_YEAR, 1, 1);
+	g->ndays = (uint32_t)(civil_days_from_date(LAST_YEAR + 1, 1, 1) -
+	    g->first_day);
 	g->cum = malloc((g->ndays + 1) * sizeof(*g->cum));
 	if (g->cum == NULL || persons > IDGEN_MAX_PERSONS || !s_build_table(g))
 		idgen_destroy(&g);
@@ -178,11 +181,12 @@ idgen_make(const struct idgen *g, uint64_t index, const char *addr,
 	uint32_t slot = (uint32_t)(k - g->cum[d]);
 	uint32_t seq = 1 + (uint32_t)(((uint64_t)slot * SEQ_STRIDE +
 	    g->seq_offset + (uint64_t)d * 389) % SEQ_SLOTS);
-	int y, m, dd;
+	int64_t y;
+	int m, dd;
 
 	*birth = g->first_day + (int32_t)d;
-	date_to_ymd(*birth, &y, &m, &dd);
-	snprintf(out, 19, "%.6s%04d%02d%02d%03u", addr, y, m, dd, seq);
+	civil_date_from_days(*birth, &y, &m, &dd);
+	snprintf(out, 19, "%.6s%04d%02d%02d%03u", addr, (int)y, m, dd, seq);
 	out[17] = idcard_check_digit(out);
 	out[18] = '\0';
 	*sex = seq % 2 == 1 ? 1 : 2;

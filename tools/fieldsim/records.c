@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "civil.h"
 #include "codec.h"
 #include "fieldsim.h"
 
@@ -190,8 +191,8 @@ s_arrival(Gridwall__V1__ScreeningRecord *rec, struct scratch *sc,
 	int32_t arrived = env->day - rng_range(r, 1, 20);
 
 	rec->origin_region = (char *)risk_regions[rng_below(r, COUNT(risk_regions))];
-	date_format(arrived, sc->arrived);
-	date_format(arrived - 1, sc->departed);
+	civil_format(arrived, sc->arrived);
+	civil_format(arrived - 1, sc->departed);
 	rec->arrived_on = sc->arrived;
 	rec->departed_on = sc->departed;
 	rec->note = (char *)"自湖北返佛";
