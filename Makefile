@@ -3,11 +3,11 @@
 
 CC       ?= gcc
 BUILD    ?= build
-PKGS      = libzmq libprotobuf-c libuv libpq inih jansson
+PKGS      = libzmq libprotobuf-c libuv libpq inih jansson uuid
 WARN      = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=c11 -D_GNU_SOURCE $(WARN) -Ilib -I$(BUILD)/proto
-LDLIBS   += -lhttp_parser -lm
+LDLIBS   += -lhttp_parser -lcsv -lm
 
 ifeq ($(SAN),1)
 CFLAGS   += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
@@ -36,7 +36,7 @@ BINS      = $(DAEMONS:%=$(BUILD)/gridwall-%) $(TOOLS:%=$(BUILD)/%)
 UNIT_SRC  = $(wildcard tests/unit/test_*.c)
 UNIT_BINS = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps test unit integration run clean
+.PHONY: all deps test unit integration run clean bench bench-ingest
 .SECONDARY:
 
 all: $(BINS) $(UNIT_BINS)
@@ -48,9 +48,13 @@ $(PROTO_C) $(PROTO_H): $(PROTO)
 	@mkdir -p $(BUILD)/proto
 	protoc-c --c_out=$(BUILD)/proto -Iproto $(PROTO)
 
-$(BUILD)/%.o: %.c $(PROTO_H) $(wildcard lib/*.h)
+# -MMD writes each object's header dependencies beside it, so a changed
+# header rebuilds exactly the objects that include it.
+$(BUILD)/%.o: %.c $(PROTO_H)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -c -o $@ $<
+	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
 
 # Generated code is not ours to warn about.
 $(PROTO_C:.c=.o): $(PROTO_C)
@@ -80,6 +84,13 @@ unit: $(UNIT_BINS)
 
 integration: $(BINS)
 	@for s in tests/integration/*.sh; do bash $$s $(BUILD) || exit 1; done
+
+# Benchmarks print figures (last line: RESULT ...); they pass or fail nothing.
+# See docs/performance.md.
+bench: bench-ingest
+
+bench-ingest: all
+	@bash tests/bench/ingest.sh $(BUILD)
 
 test: deps
 	@$(MAKE) --no-print-directory all

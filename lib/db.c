@@ -24,6 +24,7 @@ struct db {
 	void *arg;
 	unsigned long reconnects;
 	bool ever_up;
+	char sqlstate[6];
 };
 
 /* Silences libpq's notices (e.g. "relation already exists, skipping"). */
@@ -151,6 +152,8 @@ db_query(struct db *db, const char *what, ExecStatusType expect,
 	res = PQexecParams(db->conn, sql, nparams, NULL, params, NULL, NULL, 0);
 	if (res != NULL && PQresultStatus(res) == expect)
 		return res;
+	snprintf(db->sqlstate, sizeof(db->sqlstate), "%s",
+	         res && PQresultErrorField(res, PG_DIAG_SQLSTATE) ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : "");
 	log_error("%s: %s", what, res ? PQresultErrorMessage(res) : PQerrorMessage(db->conn));
 	PQclear(res);
 	if (PQstatus(db->conn) == CONNECTION_BAD)
@@ -166,6 +169,12 @@ db_command(struct db *db, const char *what, const char *sql, int nparams,
 
 	PQclear(res);
 	return res != NULL;
+}
+
+const char *
+db_last_sqlstate(const struct db *db)
+{
+	return db->sqlstate;
 }
 
 void

@@ -38,6 +38,8 @@ PGresult *db_query(struct db *db, const char *what, ExecStatusType expect,
 /* A statement with no result rows (BEGIN, COMMIT, UPDATE...); true on success. */
 bool db_command(struct db *db, const char *what, const char *sql, int nparams,
                 const char *const *params);
+/* SQLSTATE of the last failed statement ("" if none or no server answer). */
+const char *db_last_sqlstate(const struct db *db);
 /* ROLLBACK if the connection is alive; never fails loudly. */
 void db_rollback(struct db *db);
 

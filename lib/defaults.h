@@ -17,6 +17,8 @@
 #define DEFAULT_FEED_ENDPOINT     "tcp://127.0.0.1:7705"
 /* reportd HTTP API. */
 #define DEFAULT_HTTP_LISTEN       "127.0.0.1:8080"
+/* ingestd HTTP intake (POST /v1/screenings), health and metrics. */
+#define DEFAULT_INGEST_HTTP_LISTEN "127.0.0.1:8081"
 
 /* The embedded cluster of deploy/pg.sh listens on loopback on this port. */
 #define DEFAULT_DATABASE          "dbname=gridwall host=127.0.0.1 port=55432"

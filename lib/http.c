@@ -1,10 +1,16 @@
 /*
  * The HTTP/1.1 server every daemon's API and metrics endpoint runs on: a
  * libuv listener, one struct per connection with its own http_parser, and
- * one synchronous handler per request. A connection answers one request
- * at a time: while a response is being written the parser is paused and
- * reading stops, so pipelined requests are answered in order and a client
- * that does not read cannot make us buffer without bound. Every limit is
+ * one handler per request, which answers at once or defers its answer. A
+ * connection answers one request at a time: while a response is being
+ * written the parser is paused and reading stops, so pipelined requests
+ * are answered in order and a client that does not read cannot make us
+ * buffer without bound. While a response is deferred the parser waits too,
+ * but reading goes on into the one read buffer, until it is full, so that
+ * a client who leaves is noticed. A deferred token points to its
+ * connection and the connection back to it; whichever goes first (the
+ * answer, or the connection closing or timing out) cuts the link, so a
+ * token never reaches freed memory and outlives the server. Every limit is
  * checked before the bytes are stored: header bytes (431), body bytes,
  * from Content-Length when it is given (413), syntax (400); after such an
  * answer the connection is shut down and drained briefly so the client
@@ -30,6 +36,7 @@
 #define DEFAULT_MAX_BODY_BYTES    (1024 * 1024)
 #define DEFAULT_IDLE_TIMEOUT_MS   30000
 #define DEFAULT_MAX_CONNECTIONS   1024
+#define DEFAULT_DEFERRED_TIMEOUT_MS 30000
 
 /* Bytes read from a socket at once. */
 #define READ_CHUNK                (64 * 1024)
@@ -56,10 +63,10 @@ enum hdr_last {
 	HDR_VALUE,
 };
 
-struct conn {
+struct http_conn {
 	struct http_server *server;
-	struct conn *prev;
-	struct conn *next;
+	struct http_conn *prev;
+	struct http_conn *next;
 	uv_tcp_t tcp;
 	uv_timer_t timer;
 	int open_handles;           /* handles whose close_cb has yet to run */
@@ -70,9 +77,11 @@ struct conn {
 	bool lingering;             /* answered with close; draining input */
 	bool close_after;           /* close once the response is written */
 	bool in_handler;            /* the handler is answering a request */
+	bool handler_deferred;      /* the handler called http_defer */
+	struct http_deferred *deferred; /* the answer awaited, or NULL */
 
 	http_parser parser;
-	/* Input read but not yet parsed (only while a response is written). */
+	/* Input read but not yet parsed (while a response is written or deferred). */
 	char *rbuf;
 	size_t roff;
 	size_t rlen;
@@ -96,6 +105,13 @@ struct conn {
 	char *out_body;
 };
 
+/* A deferred response; conn is NULL once the connection cannot take it. */
+struct http_deferred {
+	struct http_conn *conn;
+	bool last;                  /* answer with "Connection: close" */
+	bool head_only;             /* an answer to HEAD: no body bytes */
+};
+
 struct http_server {
 	uv_loop_t *loop;
 	uv_tcp_t listener;
@@ -103,7 +119,7 @@ struct http_server {
 	http_handler_fn handler;
 	void *arg;
 	int port;
-	struct conn *conns;
+	struct http_conn *conns;
 	unsigned nconns;            /* including connections still closing */
 	bool closing;
 	bool listener_closed;
@@ -118,8 +134,11 @@ static int s_on_header_value(http_parser *parser, const char *at, size_t len);
 static int s_on_headers_complete(http_parser *parser);
 static int s_on_body(http_parser *parser, const char *at, size_t len);
 static int s_on_message_complete(http_parser *parser);
-static void s_conn_close(struct conn *conn);
-static void s_conn_feed(struct conn *conn);
+static void s_conn_close(struct http_conn *conn);
+static void s_conn_feed(struct http_conn *conn);
+static void s_conn_respond(struct http_conn *conn, struct http_response *resp,
+                           bool last, bool head_only);
+static void s_timer_arm(struct http_conn *conn, unsigned ms);
 
 static const http_parser_settings parser_settings = {
 	.on_message_begin = s_on_message_begin,
@@ -189,7 +208,7 @@ s_buf_free(struct buf *b)
 
 /* Forgets the request being parsed, releasing its buffers. */
 static void
-s_request_reset(struct conn *conn)
+s_request_reset(struct http_conn *conn)
 {
 	s_buf_free(&conn->url);
 	s_buf_free(&conn->hdr);
@@ -204,7 +223,7 @@ s_request_reset(struct conn *conn)
 
 /* Counts n more head bytes; false (and 431) once over the limit. */
 static bool
-s_head_room(struct conn *conn, size_t n)
+s_head_room(struct http_conn *conn, size_t n)
 {
 	if (n > conn->server->limits.max_header_bytes - conn->head_bytes) {
 		conn->error_status = 431;
@@ -216,7 +235,7 @@ s_head_room(struct conn *conn, size_t n)
 
 /* Ends the header name or value being collected, if any. */
 static int
-s_header_terminate(struct conn *conn)
+s_header_terminate(struct http_conn *conn)
 {
 	if (conn->last == HDR_NONE)
 		return 0;
@@ -232,7 +251,7 @@ s_header_terminate(struct conn *conn)
 static int
 s_on_message_begin(http_parser *parser)
 {
-	struct conn *conn = parser->data;
+	struct http_conn *conn = parser->data;
 
 	s_request_reset(conn);
 	return 0;
@@ -242,7 +261,7 @@ s_on_message_begin(http_parser *parser)
 static int
 s_on_url(http_parser *parser, const char *at, size_t len)
 {
-	struct conn *conn = parser->data;
+	struct http_conn *conn = parser->data;
 
 	if (!s_head_room(conn, len))
 		return -1;
@@ -257,7 +276,7 @@ s_on_url(http_parser *parser, const char *at, size_t len)
 static int
 s_on_header_field(http_parser *parser, const char *at, size_t len)
 {
-	struct conn *conn = parser->data;
+	struct http_conn *conn = parser->data;
 
 	if (!s_head_room(conn, len))
 		return -1;
@@ -302,7 +321,7 @@ s_is_token(const char *s, size_t n)
 static int
 s_on_header_value(http_parser *parser, const char *at, size_t len)
 {
-	struct conn *conn = parser->data;
+	struct http_conn *conn = parser->data;
 
 	if (!s_head_room(conn, len))
 		return -1;
@@ -328,7 +347,7 @@ s_on_header_value(http_parser *parser, const char *at, size_t len)
 
 /* The value of a header collected so far, or NULL. */
 static const char *
-s_conn_header(const struct conn *conn, const char *name)
+s_conn_header(const struct http_conn *conn, const char *name)
 {
 	for (int i = 0; i < conn->nheaders; i++) {
 		if (conn->hoff[i].value == SIZE_MAX)
@@ -354,7 +373,7 @@ s_on_continue_written(uv_write_t *req, int status)
 static int
 s_on_headers_complete(http_parser *parser)
 {
-	struct conn *conn = parser->data;
+	struct http_conn *conn = parser->data;
 	const char *expect;
 	bool chunked = (parser->flags & F_CHUNKED) != 0;
 	bool has_length = !chunked && parser->content_length != ULLONG_MAX;
@@ -391,7 +410,7 @@ s_on_headers_complete(http_parser *parser)
 static int
 s_on_body(http_parser *parser, const char *at, size_t len)
 {
-	struct conn *conn = parser->data;
+	struct http_conn *conn = parser->data;
 
 	if (len > conn->server->limits.max_body_bytes - conn->body.len) {
 		conn->error_status = 413;
@@ -408,7 +427,7 @@ s_on_body(http_parser *parser, const char *at, size_t len)
 static int
 s_on_message_complete(http_parser *parser)
 {
-	struct conn *conn = parser->data;
+	struct http_conn *conn = parser->data;
 
 	if (s_header_terminate(conn) < 0)   /* trailers of a chunked body */
 		return -1;
@@ -427,23 +446,36 @@ s_reason(int status)
 	return (s == NULL || s[0] == '<') ? "Unknown" : s;
 }
 
-/* Hands out the connection's read buffer (allocated while reading only). */
+/*
+ * Hands out the free end of the connection's read buffer (allocated while
+ * reading only); input kept during a deferral moves to the front first.
+ */
 static void
 s_on_alloc(uv_handle_t *handle, size_t suggested, uv_buf_t *b)
 {
-	struct conn *conn = handle->data;
+	struct http_conn *conn = handle->data;
 
 	(void)suggested;
+	if (conn->rlen == 0)
+		conn->roff = 0;
 	if (conn->rbuf == NULL)
 		conn->rbuf = malloc(READ_CHUNK);
-	*b = uv_buf_init(conn->rbuf, conn->rbuf != NULL ? READ_CHUNK : 0);
+	if (conn->rbuf == NULL) {
+		*b = uv_buf_init(NULL, 0);
+		return;
+	}
+	if (conn->roff > 0) {
+		memmove(conn->rbuf, conn->rbuf + conn->roff, conn->rlen);
+		conn->roff = 0;
+	}
+	*b = uv_buf_init(conn->rbuf + conn->rlen, (unsigned)(READ_CHUNK - conn->rlen));
 }
 
 static void s_on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *b);
 
 /* Starts or stops reading from the socket. */
 static void
-s_conn_reading(struct conn *conn, bool on)
+s_conn_reading(struct http_conn *conn, bool on)
 {
 	int r;
 
@@ -463,12 +495,51 @@ s_conn_reading(struct conn *conn, bool on)
 	conn->reading = on;
 }
 
-/* Closes a connection that has been idle or slow for too long. */
+/* Cuts the link between a connection and its deferred token, if any. */
+static struct http_deferred *
+s_conn_detach(struct http_conn *conn)
+{
+	struct http_deferred *d = conn->deferred;
+
+	if (d != NULL) {
+		d->conn = NULL;
+		conn->deferred = NULL;
+	}
+	return d;
+}
+
+/*
+ * The deferred answer took too long: answers 503 in its place, leaving the
+ * token to be released by its late http_deferred_respond().
+ */
+static void
+s_conn_expire(struct http_conn *conn)
+{
+	struct http_response resp = { 0 };
+	struct http_deferred *d = s_conn_detach(conn);
+
+	log_warn("http: no deferred response within %u ms; answering 503",
+	         conn->server->limits.deferred_timeout_ms);
+	http_respond_error(&resp, 503, "timed out");
+	resp.extra_headers = "Retry-After: 1\r\n";
+	/* A client that will not read the answer is idle like any other. */
+	s_timer_arm(conn, conn->server->limits.idle_timeout_ms);
+	s_conn_respond(conn, &resp, d->last, d->head_only);
+}
+
+/*
+ * Closes a connection that has been idle or slow for too long, or answers
+ * for a deferred response that has not come in time.
+ */
 static void
 s_on_timeout(uv_timer_t *timer)
 {
-	struct conn *conn = timer->data;
+	struct http_conn *conn = timer->data;
 
+	if (conn->deferred != NULL) {
+		s_conn_expire(conn);
+		return;
+	}
 	if (!conn->lingering)
 		log_debug("http: closing an idle connection");
 	s_conn_close(conn);
@@ -476,7 +547,7 @@ s_on_timeout(uv_timer_t *timer)
 
 /* Restarts the connection's timer from now. */
 static void
-s_timer_arm(struct conn *conn, unsigned ms)
+s_timer_arm(struct http_conn *conn, unsigned ms)
 {
 	if (conn->closing || !conn->timer_inited)
 		return;
@@ -487,7 +558,7 @@ s_timer_arm(struct conn *conn, unsigned ms)
 static void
 s_on_shutdown(uv_shutdown_t *req, int status)
 {
-	struct conn *conn = req->data;
+	struct http_conn *conn = req->data;
 
 	if (status < 0)
 		s_conn_close(conn);
@@ -499,7 +570,7 @@ s_on_shutdown(uv_shutdown_t *req, int status)
  * connection before the client has read the answer.
  */
 static void
-s_conn_linger(struct conn *conn)
+s_conn_linger(struct http_conn *conn)
 {
 	unsigned ms = conn->server->limits.idle_timeout_ms;
 
@@ -520,7 +591,7 @@ s_conn_linger(struct conn *conn)
 static void
 s_on_write(uv_write_t *req, int status)
 {
-	struct conn *conn = req->data;
+	struct http_conn *conn = req->data;
 
 	free(conn->out_head);
 	free(conn->out_body);
@@ -544,7 +615,8 @@ s_on_write(uv_write_t *req, int status)
 	}
 	s_timer_arm(conn, conn->server->limits.idle_timeout_ms);
 	s_conn_feed(conn);
-	if (!conn->closing && !conn->writing) {
+	/* A deferral begun by the feed has set reading as it needs. */
+	if (!conn->closing && !conn->writing && conn->deferred == NULL) {
 		if (conn->rlen == 0) {
 			free(conn->rbuf);
 			conn->rbuf = NULL;
@@ -558,7 +630,7 @@ s_on_write(uv_write_t *req, int status)
  * keeps or closes the connection. Reading stops until the write is done.
  */
 static void
-s_conn_respond(struct conn *conn, struct http_response *resp, bool last,
+s_conn_respond(struct http_conn *conn, struct http_response *resp, bool last,
                bool head_only)
 {
 	const char *type = resp->content_type ? resp->content_type : "application/json";
@@ -619,7 +691,7 @@ s_conn_respond(struct conn *conn, struct http_response *resp, bool last,
 
 /* Answers a request the server refused itself, then closes. */
 static void
-s_conn_fail(struct conn *conn, int status)
+s_conn_fail(struct http_conn *conn, int status)
 {
 	struct http_response resp = { 0 };
 	const char *msg;
@@ -646,9 +718,40 @@ s_conn_fail(struct conn *conn, int status)
 	s_conn_respond(conn, &resp, true, false);
 }
 
+/* Whether the request just parsed is a HEAD, answered without a body. */
+static bool
+s_request_head_only(const struct http_conn *conn)
+{
+	return conn->parser.method == HTTP_HEAD;
+}
+
+/* Whether the request just parsed is the connection's last. */
+static bool
+s_request_last(const struct http_conn *conn)
+{
+	return !conn->keep_alive || conn->upgrade;
+}
+
+/*
+ * The handler deferred its answer: waits for it, reading on (to notice a
+ * client who leaves) while the read buffer has room.
+ */
+static void
+s_conn_await(struct http_conn *conn)
+{
+	if (conn->deferred == NULL)         /* answered inside the handler */
+		return;
+	if (conn->server->closing) {        /* the handler closed the server */
+		s_conn_close(conn);
+		return;
+	}
+	s_timer_arm(conn, conn->server->limits.deferred_timeout_ms);
+	s_conn_reading(conn, conn->rlen < READ_CHUNK);
+}
+
 /* Hands a complete request to the handler and writes its response. */
 static void
-s_conn_dispatch(struct conn *conn)
+s_conn_dispatch(struct http_conn *conn)
 {
 	struct http_server *server = conn->server;
 	struct http_request req;
@@ -659,7 +762,7 @@ s_conn_dispatch(struct conn *conn)
 
 	memset(&req, 0, sizeof(req));
 	req.method = http_method_str((enum http_method)conn->parser.method);
-	head_only = conn->parser.method == HTTP_HEAD;
+	head_only = s_request_head_only(conn);
 	url = conn->url.p != NULL ? conn->url.p : (char *)"";
 	if (conn->url.p != NULL) {
 		if ((p = strchr(url, '#')) != NULL)
@@ -679,13 +782,21 @@ s_conn_dispatch(struct conn *conn)
 		    conn->hdr.p + conn->hoff[i].value : "";
 	}
 	req.nheaders = conn->nheaders;
-	last = !conn->keep_alive || conn->upgrade;
+	req.conn = conn;
+	last = s_request_last(conn);
 
 	conn->in_handler = true;
 	server->handler(server->arg, &req, &resp);
 	conn->in_handler = false;
 
 	s_request_reset(conn);
+	if (conn->handler_deferred) {       /* resp is not the answer */
+		conn->handler_deferred = false;
+		free(resp.body);
+		if (!conn->closing)
+			s_conn_await(conn);
+		return;
+	}
 	if (conn->closing) {
 		free(resp.body);
 		return;
@@ -698,14 +809,14 @@ s_conn_dispatch(struct conn *conn)
  * answers each complete request, and refuses bad input.
  */
 static void
-s_conn_feed(struct conn *conn)
+s_conn_feed(struct http_conn *conn)
 {
 	enum http_errno err;
 	size_t n;
 	int status;
 
 	while (!conn->closing && !conn->writing && !conn->lingering &&
-	    conn->rlen > 0) {
+	    conn->deferred == NULL && conn->rlen > 0) {
 		n = http_parser_execute(&conn->parser, &parser_settings,
 		                        conn->rbuf + conn->roff, conn->rlen);
 		if (n > conn->rlen)
@@ -739,7 +850,7 @@ s_conn_feed(struct conn *conn)
 static void
 s_on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *b)
 {
-	struct conn *conn = stream->data;
+	struct http_conn *conn = stream->data;
 
 	(void)b;
 	if (nread < 0) {
@@ -749,9 +860,14 @@ s_on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *b)
 		return;
 	}
 	if (nread > 0 && !conn->lingering) {
+		conn->rlen += (size_t)nread;        /* s_on_alloc put it at the end */
+		if (conn->deferred != NULL) {
+			/* Parsed once the answer is out; the buffer bounds it. */
+			if (conn->rlen == READ_CHUNK)
+				s_conn_reading(conn, false);
+			return;
+		}
 		s_timer_arm(conn, conn->server->limits.idle_timeout_ms);
-		conn->roff = 0;
-		conn->rlen = (size_t)nread;
 		s_conn_feed(conn);
 	}
 	if (conn->rlen == 0) {
@@ -780,7 +896,7 @@ s_server_maybe_free(struct http_server *server)
 static void
 s_on_conn_closed(uv_handle_t *handle)
 {
-	struct conn *conn = handle->data;
+	struct http_conn *conn = handle->data;
 	struct http_server *server = conn->server;
 
 	if (--conn->open_handles > 0)
@@ -800,12 +916,16 @@ s_on_conn_closed(uv_handle_t *handle)
 	s_server_maybe_free(server);
 }
 
-/* Starts closing a connection's handles; safe to call more than once. */
+/*
+ * Starts closing a connection's handles; safe to call more than once. A
+ * deferred token loses its connection now, while the memory is still there.
+ */
 static void
-s_conn_close(struct conn *conn)
+s_conn_close(struct http_conn *conn)
 {
 	if (conn->closing)
 		return;
+	s_conn_detach(conn);
 	conn->closing = true;
 	conn->reading = false;
 	uv_close((uv_handle_t *)&conn->tcp, s_on_conn_closed);
@@ -818,7 +938,7 @@ static void
 s_on_connection(uv_stream_t *listener, int status)
 {
 	struct http_server *server = listener->data;
-	struct conn *conn;
+	struct http_conn *conn;
 	int r;
 
 	if (status < 0) {
@@ -893,6 +1013,8 @@ s_limits(struct http_limits *out, const struct http_limits *in)
 	    in->idle_timeout_ms : DEFAULT_IDLE_TIMEOUT_MS;
 	out->max_connections = in && in->max_connections ?
 	    in->max_connections : DEFAULT_MAX_CONNECTIONS;
+	out->deferred_timeout_ms = in && in->deferred_timeout_ms ?
+	    in->deferred_timeout_ms : DEFAULT_DEFERRED_TIMEOUT_MS;
 	/* The body is copied NUL-terminated and its length reported as size_t. */
 	if (out->max_body_bytes > SIZE_MAX / 2)
 		out->max_body_bytes = SIZE_MAX / 2;
@@ -968,7 +1090,7 @@ http_server_port(const struct http_server *server)
 void
 http_server_close(struct http_server *server, void (*done)(void *arg), void *arg)
 {
-	struct conn *conn;
+	struct http_conn *conn;
 
 	if (server == NULL || server->closing)
 		return;
@@ -980,6 +1102,61 @@ http_server_close(struct http_server *server, void (*done)(void *arg), void *arg
 	for (conn = server->conns; conn != NULL; conn = conn->next)
 		if (!conn->in_handler)
 			s_conn_close(conn);
+}
+
+/* Takes over the answer to the request being handled. */
+struct http_deferred *
+http_defer(const struct http_request *req)
+{
+	struct http_conn *conn;
+	struct http_deferred *d;
+
+	if (req == NULL || (conn = req->conn) == NULL || !conn->in_handler ||
+	    conn->handler_deferred || conn->closing || conn->server->closing)
+		return NULL;
+	if ((d = calloc(1, sizeof(*d))) == NULL) {
+		log_error("http: out of memory deferring a response");
+		return NULL;
+	}
+	d->conn = conn;
+	d->last = s_request_last(conn);
+	d->head_only = s_request_head_only(conn);
+	conn->deferred = d;
+	conn->handler_deferred = true;
+	return d;
+}
+
+/* Sends a deferred answer if its client still waits; frees the token. */
+void
+http_deferred_respond(struct http_deferred *d, struct http_response *resp)
+{
+	struct http_response fallback = { 0 };
+	struct http_conn *conn;
+
+	if (d == NULL || (conn = d->conn) == NULL) {
+		if (resp != NULL) {
+			free(resp->body);
+			resp->body = NULL;
+		}
+		free(d);
+		return;
+	}
+	s_conn_detach(conn);
+	if (resp == NULL) {
+		http_respond_error(&fallback, 500, "internal error");
+		resp = &fallback;
+	}
+	/* The wait is over; writing the answer is bounded as for any other. */
+	s_timer_arm(conn, conn->server->limits.idle_timeout_ms);
+	s_conn_respond(conn, resp, d->last || conn->server->closing, d->head_only);
+	free(d);
+}
+
+/* Whether a deferred answer still has a connection to go to. */
+bool
+http_deferred_alive(const struct http_deferred *d)
+{
+	return d != NULL && d->conn != NULL;
 }
 
 /* Looks a header up by name, ignoring case. */

@@ -1,23 +1,30 @@
 /*
  * A small HTTP/1.1 server on the daemon's libuv loop, parsing with
- * http_parser. One handler answers each complete request synchronously.
- * Keep-alive, limits on header and body size, and an idle timeout protect
- * the daemon from slow or abusive clients.
+ * http_parser. One handler answers each complete request, at once or, after
+ * http_defer(), later from another callback on the same loop (say once a
+ * group commit is done). Keep-alive, limits on header and body size, and
+ * idle and deferral timeouts protect the daemon from slow or abusive clients.
  */
 #ifndef GRIDWALL_HTTP_H
 #define GRIDWALL_HTTP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <uv.h>
 
 #define HTTP_MAX_HEADERS 32
+
+struct http_conn;
 
 struct http_header {
 	const char *name;
 	const char *value;
 };
 
-/* A parsed request; everything in it lives until the handler returns. */
+/*
+ * A parsed request; everything in it lives until the handler returns, even
+ * when the handler defers its response: copy what the answer needs.
+ */
 struct http_request {
 	const char *method;          /* "GET", "POST", ... */
 	const char *path;            /* decoded of nothing: the raw path, without the query */
@@ -26,6 +33,7 @@ struct http_request {
 	size_t body_len;
 	struct http_header headers[HTTP_MAX_HEADERS];
 	int nheaders;
+	struct http_conn *conn;      /* the server's, for http_defer(); NULL elsewhere */
 };
 
 /*
@@ -49,6 +57,7 @@ struct http_limits {
 	size_t max_body_bytes;       /* default 1 MiB: beyond, 413 */
 	unsigned idle_timeout_ms;    /* default 30000: an idle or slow connection is closed */
 	unsigned max_connections;    /* default 1024: beyond, new connections are closed at once */
+	unsigned deferred_timeout_ms; /* default 30000: a deferred answer not given by then is a 503 */
 };
 
 struct http_server;
@@ -66,7 +75,8 @@ int http_server_port(const struct http_server *server);
 
 /*
  * Stops listening, closes every connection, and frees the server once libuv
- * has closed all its handles; done (may be NULL) is called then.
+ * has closed all its handles; done (may be NULL) is called then, perhaps
+ * before every deferred token is released: those stay valid, and dead.
  */
 void http_server_close(struct http_server *server, void (*done)(void *arg), void *arg);
 
@@ -82,5 +92,36 @@ int http_query_param(const char *query, const char *key, char *buf, size_t len);
 
 /* Fills resp with a JSON error body {"error": message} and the status. */
 void http_respond_error(struct http_response *resp, int status, const char *message);
+
+/*
+ * A response the handler will give later. While one is outstanding on a
+ * connection, the requests pipelined behind it wait (answers stay in order)
+ * and the idle timeout is suspended; deferred_timeout_ms bounds the wait.
+ * The token holds only a weak link to its connection: it stays valid after
+ * the client has gone (closed, or only shut its side: either reads as EOF),
+ * and after the server is closed or freed, until http_deferred_respond()
+ * releases it. Tokens are used on the loop thread.
+ */
+struct http_deferred;
+
+/*
+ * Called inside the handler: nothing is sent for req now and the handler's
+ * resp is ignored (its body is still freed). Returns the token, or NULL if
+ * the request cannot be deferred (not from this server, already deferred,
+ * the server is closing, out of memory); then the handler fills resp.
+ */
+struct http_deferred *http_defer(const struct http_request *req);
+
+/*
+ * Gives a deferred response, exactly once per token, and frees the token.
+ * Takes resp->body as the handler's answer would (NULL resp sends a 500).
+ * If the client has gone, the connection timed out (the server answered
+ * 503 itself) or the server closed it, this only frees the body and token.
+ * May be called from any callback on the loop, or after the loop has ended.
+ */
+void http_deferred_respond(struct http_deferred *d, struct http_response *resp);
+
+/* Whether the client of a deferred response is still waiting for it. */
+bool http_deferred_alive(const struct http_deferred *d);
 
 #endif

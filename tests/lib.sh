@@ -38,10 +38,12 @@ port_taken() {
 	(: </dev/tcp/127.0.0.1/"$1") 2>/dev/null
 }
 
-# Picks a block of 8 ports nobody listens on, for this run's daemons and cluster.
+# Picks a block of 8 ports nobody listens on, for this run's daemons and
+# cluster, below the kernel's ephemeral range (32768 and up) so that no
+# outgoing connection can be holding one of them.
 pick_ports() {
 	while :; do
-		BASE=$((20000 + (RANDOM % 4000) * 8))
+		BASE=$((10000 + (RANDOM % 2800) * 8))
 		taken=0
 		for p in $(seq "$BASE" $((BASE + 7))); do
 			port_taken "$p" && taken=1
@@ -50,6 +52,7 @@ pick_ports() {
 	done
 	PGPORT=$((BASE + 7))
 	HTTP_PORT=$((BASE + 6))
+	INGEST_HTTP_PORT=$BASE
 }
 
 # Starts a throwaway cluster under a temporary folder and loads the schema.
@@ -82,6 +85,10 @@ events_endpoint = tcp://127.0.0.1:$((BASE + 2))
 alerts_endpoint = tcp://127.0.0.1:$((BASE + 3))
 assessed_endpoint = tcp://127.0.0.1:$((BASE + 4))
 feed_endpoint = tcp://127.0.0.1:$((BASE + 5))
+
+[ingestd]
+http_listen = 127.0.0.1:$INGEST_HTTP_PORT
+${INGEST_EXTRA:-}
 
 [reportd]
 http_listen = 127.0.0.1:$HTTP_PORT

@@ -1,16 +1,25 @@
 /*
- * ingestd: accepts screening records from field apps, validates each one,
- * stores the valid ones in one transaction, answers every record only after
- * COMMIT, then announces the stored records to rulesd.
+ * ingestd: accepts screening records from field apps over ZeroMQ and
+ * HTTP/JSON, validates each one, and stores the valid ones by group commit:
+ * the records of every request that arrived while the previous group was
+ * committing go into one transaction. Each request is answered, record by
+ * record, only after that COMMIT; then the stored records are PUSHed to
+ * rulesd.
  */
 #ifndef GRIDWALL_INGESTD_H
 #define GRIDWALL_INGESTD_H
 
+#include <jansson.h>
 #include <stdint.h>
 
 #include "area.h"
 #include "daemon.h"
 #include "gridwall/v1/gridwall.pb-c.h"
+#include "http.h"
+#include "metrics.h"
+#include "pgcopy.h"
+#include "validate.h"
+#include "zap.h"
 
 struct ingest_config {
 	struct daemon_config shared;
@@ -18,43 +27,115 @@ struct ingest_config {
 	long max_message_bytes;
 	long events_hwm;
 	long retry_after_ms;
+	long group_max_records;
+	long max_inflight_records;
+	char *http_listen;
+	long http_max_body_bytes;
+	long http_idle_timeout_ms;
+	long http_max_connections;
+	char *security;
+	char *curve_server_key_file;
+	char *curve_devices_dir;
 };
 
-struct ingest_stats {
-	uint64_t accepted;
-	uint64_t duplicate;
-	uint64_t rejected;
-	uint64_t batches;
-	uint64_t bad_requests;
-	uint64_t retry_later;
-	uint64_t events_dropped;
-};
-
-struct ingestd {
-	struct daemon *daemon;
-	struct bus_socket *router;
-	struct bus_socket *events;
-	struct area_tree *areas;
-	struct ingest_stats stats;
-};
-
-/* What the store did with one record. */
+/* What the store did with one valid record. */
 struct stored {
 	Gridwall__V1__RecordResult__Outcome outcome;
 	int64_t server_id;
 	int64_t person_id;
 	int64_t household_id;
 	int64_t received_at;
-	const char *code;              /* when rejected by the database */
-	char message[192];
+	const char *code;              /* when the database refused it */
+	char message[128];
 };
 
+enum origin { ORIGIN_ZMQ, ORIGIN_HTTP };
+
+/* One request (a SubmitRequest, or one HTTP POST) on its way through a group. */
+struct submission {
+	struct submission *next;
+	enum origin origin;
+	size_t n;
+	Gridwall__V1__ScreeningRecord **recs;
+	struct validation_error *verr; /* code NULL: valid */
+	struct stored *st;
+	size_t nvalid;
+	uint64_t arrived_ns;
+	/* answered as a whole (BAD_REQUEST, RETRY_LATER) when status is not OK */
+	Gridwall__V1__SubmitReply__Status status;
+	char error[160];
+	/* an authenticated device may only submit records for its own district */
+	char device[64];
+	char district[AREA_CODE_MAX];
+	/* owners of the records */
+	Gridwall__V1__SubmitRequest *request;
+	json_t *json;
+	Gridwall__V1__ScreeningRecord *json_recs;
+	/* where the answer goes */
+	zmq_msg_t envelope[2];
+	int nenvelope;
+	struct http_deferred *http;
+};
+
+/* Counters for /metrics and the log line at stop. */
+struct ingest_stats {
+	uint64_t accepted, duplicate, rejected;
+	uint64_t requests_zmq, requests_http;
+	uint64_t groups, retry_later, bad_requests;
+	uint64_t events_dropped, new_persons, fallbacks;
+	uint64_t rejected_by_code[32];
+	struct histogram group_size;
+	struct histogram commit_ms;
+	struct histogram ack_ms;
+};
+
+struct ingestd {
+	struct daemon *daemon;
+	struct bus_socket *router;
+	struct bus_socket *events;
+	struct http_server *http;
+	struct zap_handler *zap;       /* device allowlist when security = curve */
+	struct area_tree *areas;
+	bool store_ready;              /* session prepared on the current connection */
+	struct submission *head, *tail;/* the group being gathered */
+	size_t group_records;          /* valid records in it */
+	size_t inflight;               /* valid records accepted for storing, not yet answered */
+	uv_check_t flush_check;
+	uv_idle_t wake;                /* active while a group waits: the loop must not block */
+	struct pgcopy copy;
+	struct ingest_stats stats;
+};
+
+/* group.c: gathering requests into groups, committing, answering. */
+void group_init(struct ingestd *in);
+void group_close(struct ingestd *in);
 /*
- * Stores the records whose valid[i] is true, in one transaction, filling
- * out[i] for each of them. Returns 0 once committed, or -1 if nothing was
- * committed (database unavailable): then the whole batch must be retried.
+ * Validates a submission and queues it. Every submission, even one refused
+ * whole, is answered from the queue, so a device's answers keep its order.
  */
-int store_batch(struct db *db, Gridwall__V1__ScreeningRecord **recs, const bool *valid,
-                size_t n, struct stored *out);
+void group_submit(struct ingestd *in, struct submission *sub);
+/* Queues a submission refused whole with status and error. */
+void group_refuse(struct ingestd *in, struct submission *sub,
+                  Gridwall__V1__SubmitReply__Status status, const char *error);
+/* Commits and answers whatever is gathered now. */
+void group_flush(struct ingestd *in);
+struct submission *submission_new(size_t n, enum origin origin);
+void submission_free(struct submission *sub);
+/* Counts a rejection under its code. */
+void stats_count_rejected(struct ingest_stats *stats, const char *code);
+
+/* store.c: one transaction for a group. */
+/* Prepares the session (temporary table) after each (re)connect; false on failure. */
+bool store_prepare(struct db *db);
+/* Stores every valid record of the group; 0 once committed, -1 if nothing was. */
+int store_group(struct ingestd *in, struct submission *head);
+
+/* reply.c: answers on each channel. */
+void reply_zmq(struct ingestd *in, struct submission *sub, const Gridwall__V1__SubmitReply *reply);
+void reply_http(struct ingestd *in, struct submission *sub, const Gridwall__V1__SubmitReply *reply);
+
+/* intake_zmq.c, intake_http.c: the channels. */
+void intake_zmq_message(void *arg, struct bus_socket *sock, struct bus_msg *msg);
+void intake_http_request(void *arg, const struct http_request *req, struct http_response *resp);
 
 #endif

@@ -1,269 +1,133 @@
 /*
- * gridwall-ingestd: the intake of screening records. A field app sends a
- * SubmitRequest on the ROUTER socket; each record is validated, the valid
- * ones are committed in one transaction, every record gets its own result,
- * and only then is the reply sent and the stored records PUSHed to rulesd.
+ * gridwall-ingestd: the intake of screening records. A ZeroMQ ROUTER for
+ * field apps and an HTTP endpoint for web forms feed one group commit
+ * (group.c); store.c writes each group in one transaction; every record is
+ * answered after COMMIT and stored records are PUSHed to rulesd.
  */
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-#include "codec.h"
+#include "curve.h"
 #include "defaults.h"
 #include "ingestd.h"
 #include "log.h"
 #include "registry.h"
-#include "validate.h"
 
 #define OWN(field) offsetof(struct ingest_config, field)
+/* The ZAP domain of the device intake: the handler answers for it only. */
+#define ZAP_DOMAIN "gridwall-devices"
 
 static const struct config_key ingest_keys[] = {
 	{ "max_batch_records", CONFIG_INT, "1000", 1, 100000, true, OWN(max_batch_records),
-	  "most records in one SubmitRequest; a larger batch is refused whole" },
+	  "most records in one request; a larger one is refused whole" },
 	{ "max_message_bytes", CONFIG_INT, "4194304", 1024, 268435456, false, OWN(max_message_bytes),
-	  "largest frame accepted from a device (ZMQ_MAXMSGSIZE)" },
+	  "largest ZeroMQ frame accepted from a device (ZMQ_MAXMSGSIZE)" },
 	{ "events_hwm", CONFIG_INT, "100000", 100, 10000000, false, OWN(events_hwm),
 	  "record events queued for rulesd before new ones are dropped (rulesd catches up from the table)" },
 	{ "retry_after_ms", CONFIG_INT, "1000", 10, 60000, true, OWN(retry_after_ms),
-	  "how long a device is told to wait when the database is unavailable" },
+	  "how long a device is told to wait when the database is unavailable or ingestd is full" },
+	{ "group_max_records", CONFIG_INT, "4000", 1, 1000000, true, OWN(group_max_records),
+	  "a group is committed as soon as it holds this many records" },
+	{ "max_inflight_records", CONFIG_INT, "50000", 1, 10000000, true, OWN(max_inflight_records),
+	  "records accepted for storing and not yet answered; beyond, requests are told to retry later" },
+	{ "http_listen", CONFIG_STRING, DEFAULT_INGEST_HTTP_LISTEN, 0, 0, false, OWN(http_listen),
+	  "address:port of POST /v1/screenings, /healthz and /metrics (empty: no HTTP)" },
+	{ "http_max_body_bytes", CONFIG_INT, "4194304", 1024, 268435456, false, OWN(http_max_body_bytes),
+	  "largest HTTP request body; beyond, 413" },
+	{ "http_idle_timeout_ms", CONFIG_INT, "30000", 100, 3600000, false, OWN(http_idle_timeout_ms),
+	  "an HTTP connection idle or sending this slowly is closed" },
+	{ "http_max_connections", CONFIG_INT, "1024", 1, 100000, false, OWN(http_max_connections),
+	  "HTTP connections open at once; beyond, new ones are closed" },
+	{ "security", CONFIG_STRING, "none", 0, 0, false, OWN(security),
+	  "none, or curve: devices authenticate with CurveZMQ keys from curve_devices_dir" },
+	{ "curve_server_key_file", CONFIG_STRING, "", 0, 0, false, OWN(curve_server_key_file),
+	  "the server's key pair (gridctl keygen --server), with security = curve" },
+	{ "curve_devices_dir", CONFIG_STRING, "", 0, 0, true, OWN(curve_devices_dir),
+	  "the allowlist: one NAME.pub per device; SIGHUP re-reads it (revocation)" },
 	CONFIG_END,
 };
 
-static const struct ingest_config *
-s_config(struct ingestd *in)
+/* Splits "host:port"; false if malformed. */
+static bool
+s_split_listen(const char *listen, char *host, size_t len, int *port)
 {
-	return in->daemon->config;
+	const char *colon = strrchr(listen, ':');
+	char *end;
+	long p;
+
+	if (colon == NULL || (size_t)(colon - listen) >= len)
+		return false;
+	memcpy(host, listen, (size_t)(colon - listen));
+	host[colon - listen] = '\0';
+	p = strtol(colon + 1, &end, 10);
+	if (*end != '\0' || p < 0 || p > 65535)
+		return false;
+	*port = (int)p;
+	return true;
 }
 
-/* Sends a reply on the envelope the request came with. */
-static void
-s_reply(struct ingestd *in, struct bus_msg *req, int envelope, const Gridwall__V1__SubmitReply *reply)
-{
-	const void *data[BUS_MAX_FRAMES];
-	size_t lens[BUS_MAX_FRAMES];
-	size_t len;
-	uint8_t *buf = codec_pack(&reply->base, &len);
-
-	if (buf == NULL)
-		return;
-	for (int i = 0; i < envelope; i++) {
-		data[i] = bus_frame_data(req, i);
-		lens[i] = bus_frame_size(req, i);
-	}
-	data[envelope] = buf;
-	lens[envelope] = len;
-	if (bus_send(in->router, data, lens, envelope + 1) != 0)
-		log_warn("reply not sent: %s", zmq_strerror(zmq_errno()));
-	free(buf);
-}
-
-/* Answers a whole request with one status (BAD_REQUEST, RETRY_LATER). */
-static void
-s_reply_status(struct ingestd *in, struct bus_msg *req, int envelope,
-               Gridwall__V1__SubmitReply__Status status, const char *error)
-{
-	Gridwall__V1__SubmitReply reply = GRIDWALL__V1__SUBMIT_REPLY__INIT;
-
-	reply.status = status;
-	reply.error = (char *)error;
-	if (status == GRIDWALL__V1__SUBMIT_REPLY__STATUS__RETRY_LATER) {
-		reply.has_retry_after_ms = true;
-		reply.retry_after_ms = (uint32_t)s_config(in)->retry_after_ms;
-		in->stats.retry_later++;
-	} else {
-		in->stats.bad_requests++;
-	}
-	s_reply(in, req, envelope, &reply);
-}
-
-/* PUSHes one stored record to rulesd; dropped at the high-water mark. */
-static void
-s_announce(struct ingestd *in, Gridwall__V1__ScreeningRecord *rec, const struct stored *st)
-{
-	Gridwall__V1__RecordEvent ev = GRIDWALL__V1__RECORD_EVENT__INIT;
-	const void *data[1];
-	size_t len;
-	uint8_t *buf;
-
-	ev.server_id = st->server_id;
-	ev.record = rec;
-	ev.has_person_id = true;
-	ev.person_id = st->person_id;
-	ev.has_household_id = st->household_id > 0;
-	ev.household_id = st->household_id;
-	ev.has_received_at = true;
-	ev.received_at = st->received_at;
-	buf = codec_pack(&ev.base, &len);
-	if (buf == NULL)
-		return;
-	data[0] = buf;
-	if (bus_send(in->events, data, &len, 1) != 0)
-		in->stats.events_dropped++;
-	free(buf);
-}
-
-/* Fills one result from validation or from the store. */
-static void
-s_result(Gridwall__V1__RecordResult *res, size_t i, const Gridwall__V1__ScreeningRecord *rec,
-         const struct validation_error *verr, const struct stored *st)
-{
-	res->index = (uint32_t)i;
-	res->client_uuid = rec->client_uuid;
-	if (verr->code != NULL) {
-		res->outcome = GRIDWALL__V1__RECORD_RESULT__OUTCOME__REJECTED;
-		res->code = (char *)verr->code;
-		res->field = (char *)verr->field;
-		res->message = (char *)verr->message;
-		return;
-	}
-	res->outcome = st->outcome;
-	if (st->outcome == GRIDWALL__V1__RECORD_RESULT__OUTCOME__REJECTED) {
-		res->code = (char *)st->code;
-		res->message = (char *)st->message;
-		return;
-	}
-	res->has_server_id = true;
-	res->server_id = st->server_id;
-}
-
-/* Counts outcomes for the log and metrics. */
-static void
-s_count(struct ingestd *in, const Gridwall__V1__RecordResult *res)
-{
-	switch (res->outcome) {
-	case GRIDWALL__V1__RECORD_RESULT__OUTCOME__ACCEPTED:
-		in->stats.accepted++;
-		break;
-	case GRIDWALL__V1__RECORD_RESULT__OUTCOME__DUPLICATE:
-		in->stats.duplicate++;
-		break;
-	default:
-		in->stats.rejected++;
-		break;
-	}
-}
-
-/* A document number without its type is a resident id: the common case in the field. */
-static void
-s_normalise(Gridwall__V1__ScreeningRecord *rec)
-{
-	if (!rec->has_id_type && rec->id_number != NULL && *rec->id_number != '\0') {
-		rec->has_id_type = true;
-		rec->id_type = GRIDWALL__V1__ID_TYPE__RESIDENT_ID;
-	}
-}
-
-/* Validates, stores and answers a decoded request. */
-static void
-s_submit(struct ingestd *in, struct bus_msg *req, int envelope, Gridwall__V1__SubmitRequest *sr)
-{
-	size_t n = sr->n_records;
-	struct validation_error *verr = calloc(n ? n : 1, sizeof(*verr));
-	struct stored *st = calloc(n ? n : 1, sizeof(*st));
-	bool *valid = calloc(n ? n : 1, sizeof(*valid));
-	Gridwall__V1__RecordResult *res = calloc(n ? n : 1, sizeof(*res));
-	Gridwall__V1__RecordResult **resp = calloc(n ? n : 1, sizeof(*resp));
-	Gridwall__V1__SubmitReply reply = GRIDWALL__V1__SUBMIT_REPLY__INIT;
-	time_t now = time(NULL);
-
-	if (!verr || !st || !valid || !res || !resp) {
-		s_reply_status(in, req, envelope, GRIDWALL__V1__SUBMIT_REPLY__STATUS__RETRY_LATER, "out of memory");
-		goto out;
-	}
-	for (size_t i = 0; i < n; i++) {
-		s_normalise(sr->records[i]);
-		valid[i] = validate_record(sr->records[i], in->areas, now, &verr[i]);
-		if (valid[i])
-			verr[i].code = NULL;
-	}
-	if (store_batch(in->daemon->db, sr->records, valid, n, st) != 0) {
-		s_reply_status(in, req, envelope, GRIDWALL__V1__SUBMIT_REPLY__STATUS__RETRY_LATER,
-		               "database unavailable");
-		goto out;
-	}
-	for (size_t i = 0; i < n; i++) {
-		gridwall__v1__record_result__init(&res[i]);
-		s_result(&res[i], i, sr->records[i], &verr[i], &st[i]);
-		s_count(in, &res[i]);
-		resp[i] = &res[i];
-	}
-	reply.status = GRIDWALL__V1__SUBMIT_REPLY__STATUS__OK;
-	reply.n_results = n;
-	reply.results = resp;
-	s_reply(in, req, envelope, &reply);
-	in->stats.batches++;
-	for (size_t i = 0; i < n; i++)
-		if (res[i].outcome == GRIDWALL__V1__RECORD_RESULT__OUTCOME__ACCEPTED)
-			s_announce(in, sr->records[i], &st[i]);
-out:
-	free(verr);
-	free(st);
-	free(valid);
-	free(res);
-	free(resp);
-}
-
-/* The routing envelope's length: identity, plus the empty delimiter of REQ-style clients. */
+/* Starts the HTTP intake when configured. */
 static int
-s_envelope(struct bus_msg *msg)
+s_start_http(struct ingestd *in, const struct ingest_config *cfg)
 {
-	if (msg->nframes >= 3 && bus_frame_size(msg, 1) == 0)
-		return 2;
-	return 1;
+	struct http_limits limits = { 0 };
+	char host[64];
+	int port;
+
+	if (cfg->http_listen[0] == '\0')
+		return 0;
+	if (!s_split_listen(cfg->http_listen, host, sizeof(host), &port)) {
+		log_error("http_listen: \"%s\" is not host:port", cfg->http_listen);
+		return -1;
+	}
+	limits.max_body_bytes = (size_t)cfg->http_max_body_bytes;
+	limits.idle_timeout_ms = (unsigned)cfg->http_idle_timeout_ms;
+	limits.max_connections = (unsigned)cfg->http_max_connections;
+	in->http = http_server_new(in->daemon->loop, host, port, &limits, intake_http_request, in);
+	if (in->http == NULL)
+		return -1;
+	log_info("HTTP intake on http://%s:%d/v1/screenings", host, http_server_port(in->http));
+	return 0;
 }
 
-/* One message on the ROUTER: check, decode, and hand to s_submit. */
-static void
-s_on_request(void *arg, struct bus_socket *sock, struct bus_msg *msg)
+/* With security = curve: the allowlist's ZAP handler, and the intake as a Curve server. */
+static int
+s_start_curve(struct ingestd *in, const struct ingest_config *cfg)
 {
-	struct ingestd *in = arg;
-	int envelope = s_envelope(msg);
-	Gridwall__V1__SubmitRequest *sr;
-	char why[128];
+	char err[256];
 
-	(void)sock;
-	if (msg->nframes != envelope + 1 || msg->truncated) {
-		log_warn("request with %d frames refused", msg->nframes);
-		s_reply_status(in, msg, envelope, GRIDWALL__V1__SUBMIT_REPLY__STATUS__BAD_REQUEST,
-		               "expected [empty frame][SubmitRequest]");
-		return;
+	if (strcmp(cfg->security, "none") == 0)
+		return 0;
+	if (strcmp(cfg->security, "curve") != 0) {
+		log_error("security: \"%s\" is not none or curve", cfg->security);
+		return -1;
 	}
-	if (in->daemon->draining) {
-		s_reply_status(in, msg, envelope, GRIDWALL__V1__SUBMIT_REPLY__STATUS__RETRY_LATER,
-		               "ingestd is stopping");
-		return;
+	in->zap = zap_handler_new(in->daemon->bus, cfg->curve_devices_dir, ZAP_DOMAIN, err, sizeof(err));
+	if (in->zap == NULL ||
+	    curve_server_setup(bus_socket_zmq(in->router), cfg->curve_server_key_file, ZAP_DOMAIN,
+	                       err, sizeof(err)) != 0) {
+		log_error("security = curve: %s", err);
+		return -1;
 	}
-	sr = gridwall__v1__submit_request__unpack(NULL, bus_frame_size(msg, envelope),
-	                                          bus_frame_data(msg, envelope));
-	if (sr == NULL) {
-		log_warn("undecodable SubmitRequest of %zu bytes refused", bus_frame_size(msg, envelope));
-		s_reply_status(in, msg, envelope, GRIDWALL__V1__SUBMIT_REPLY__STATUS__BAD_REQUEST,
-		               "cannot decode SubmitRequest");
-		return;
-	}
-	if (sr->n_records > (size_t)s_config(in)->max_batch_records) {
-		snprintf(why, sizeof(why), "batch of %zu records is over the limit of %ld",
-		         sr->n_records, s_config(in)->max_batch_records);
-		log_warn("%s", why);
-		s_reply_status(in, msg, envelope, GRIDWALL__V1__SUBMIT_REPLY__STATUS__BAD_REQUEST, why);
-	} else if (in->areas == NULL && (in->areas = registry_load_areas(in->daemon->db)) == NULL) {
-		s_reply_status(in, msg, envelope, GRIDWALL__V1__SUBMIT_REPLY__STATUS__RETRY_LATER,
-		               "database unavailable");
-	} else {
-		s_submit(in, msg, envelope, sr);
-	}
-	gridwall__v1__submit_request__free_unpacked(sr, NULL);
+	log_info("devices authenticate with CurveZMQ: %zu listed in %s", zap_device_count(in->zap),
+	         cfg->curve_devices_dir);
+	return 0;
 }
 
-/* Loads the area tree once the database is reachable. */
+/* The database is (back): prepare the session and load the area tree. */
 static void
 s_db_up(struct daemon *d)
 {
 	struct ingestd *in = d->ctx;
+	struct area_tree *areas;
 
-	if (in->areas == NULL)
-		in->areas = registry_load_areas(d->db);
+	in->store_ready = store_prepare(d->db);
+	areas = registry_load_areas(d->db);
+	if (areas != NULL) {
+		area_tree_destroy(&in->areas);
+		in->areas = areas;
+	}
 }
 
 static int
@@ -273,36 +137,52 @@ s_start(struct daemon *d)
 	const struct ingest_config *cfg = d->config;
 
 	in->daemon = d;
+	group_init(in);
 	in->router = bus_socket_new(d->bus, ZMQ_ROUTER, "intake", 1000);
 	in->events = bus_socket_new(d->bus, ZMQ_PUSH, "events", 0);
 	if (in->router == NULL || in->events == NULL)
 		return -1;
 	bus_set_int64(in->router, ZMQ_MAXMSGSIZE, cfg->max_message_bytes);
 	bus_set_int(in->events, ZMQ_SNDHWM, (int)cfg->events_hwm);
-	if (bus_bind(in->router, cfg->shared.ingest_endpoint) != 0 ||
-	    bus_bind(in->events, cfg->shared.events_endpoint) != 0)
+	if (s_start_curve(in, cfg) != 0 ||
+	    bus_bind(in->router, cfg->shared.ingest_endpoint) != 0 ||
+	    bus_bind(in->events, cfg->shared.events_endpoint) != 0 ||
+	    s_start_http(in, cfg) != 0)
 		return -1;
-	return bus_socket_watch(in->router, s_on_request, in);
+	return bus_socket_watch(in->router, intake_zmq_message, in);
 }
 
-/* Reloads the area tree: new grids become valid without a restart. */
+/*
+ * Reloads the device allowlist (a removed key is refused from then on) and
+ * the area tree (new grids become valid without a restart).
+ */
 static void
 s_reload(struct daemon *d, const void *old)
 {
 	struct ingestd *in = d->ctx;
-	struct area_tree *fresh = registry_load_areas(d->db);
+	const struct ingest_config *cfg = d->config;
+	struct area_tree *fresh;
+	char err[256];
 
 	(void)old;
-	if (fresh == NULL)
+	if (in->zap != NULL && zap_handler_reload(in->zap, cfg->curve_devices_dir, err, sizeof(err)) != 0)
+		log_error("device allowlist not reloaded, the old one stays: %s", err);
+	else if (in->zap != NULL)
+		log_info("device allowlist reloaded: %zu devices", zap_device_count(in->zap));
+	fresh = registry_load_areas(d->db);
+	if (fresh == NULL) {
+		log_warn("areas not reloaded; the old ones stay");
 		return;
+	}
 	area_tree_destroy(&in->areas);
 	in->areas = fresh;
 }
 
-/* Requests are answered synchronously, so nothing is in flight: stop. */
+/* Commits and answers what is gathered, then stops. */
 static void
 s_drain(struct daemon *d)
 {
+	group_flush(d->ctx);
 	daemon_stop(d);
 }
 
@@ -310,15 +190,22 @@ static void
 s_stop(struct daemon *d)
 {
 	struct ingestd *in = d->ctx;
+	const struct ingest_stats *st = &in->stats;
 
-	log_info("accepted=%llu duplicate=%llu rejected=%llu batches=%llu retry_later=%llu "
-	         "bad_requests=%llu events_dropped=%llu",
-	         (unsigned long long)in->stats.accepted, (unsigned long long)in->stats.duplicate,
-	         (unsigned long long)in->stats.rejected, (unsigned long long)in->stats.batches,
-	         (unsigned long long)in->stats.retry_later, (unsigned long long)in->stats.bad_requests,
-	         (unsigned long long)in->stats.events_dropped);
+	log_info("accepted=%llu duplicate=%llu rejected=%llu groups=%llu retry_later=%llu "
+	         "bad_requests=%llu events_dropped=%llu fallbacks=%llu",
+	         (unsigned long long)st->accepted, (unsigned long long)st->duplicate,
+	         (unsigned long long)st->rejected, (unsigned long long)st->groups,
+	         (unsigned long long)st->retry_later, (unsigned long long)st->bad_requests,
+	         (unsigned long long)st->events_dropped, (unsigned long long)st->fallbacks);
+	if (in->daemon != NULL)
+		group_close(in);
+	if (in->http != NULL)
+		http_server_close(in->http, NULL, NULL);
+	in->http = NULL;
 	bus_socket_close(&in->router);
 	bus_socket_close(&in->events);
+	zap_handler_close(&in->zap);
 	area_tree_destroy(&in->areas);
 }
 

@@ -1,11 +1,14 @@
 /*
- * The durable part of ingest: one transaction per batch, under an advisory
- * lock so that batches commit one after another and screening ids become
- * visible in increasing order (consumers keep a plain watermark). Each
- * record runs under its own savepoint: a record the database refuses is
- * rejected alone and its neighbours are still stored.
+ * The durable part of ingest: one transaction per group. The group's valid
+ * records are COPYed (binary, nothing escaped) into a temporary table, then
+ * a few set-based statements create missing households and persons, insert
+ * the screenings, note registry mismatches, and return one row per record.
+ * The transaction holds an advisory lock, so groups commit one after another
+ * and screening ids become visible in increasing order (consumers keep a
+ * plain watermark). If the database refuses the group as a whole for a data
+ * error, the group is stored again record by record, each under a savepoint, so
+ * that one bad record is rejected alone.
  */
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,222 +16,387 @@
 #include "ingestd.h"
 #include "log.h"
 
-/* Arbitrary key of the lock that serialises screening writers. */
 #define INGEST_LOCK_KEY "7701"
+#define INCOMING_FIELDS 22
 
-static const char SQL_LOCK[] = "SELECT pg_advisory_xact_lock($1::bigint)";
+static const char SQL_INCOMING[] =
+	"CREATE TEMP TABLE IF NOT EXISTS incoming ("
+	"  seq int NOT NULL, client_uuid text, device_id text, worker_id text, team_id text,"
+	"  channel text, screened_at text, grid_code text, household_code text, id_type text,"
+	"  id_number text, name text, phone text, sex text, birth_date text, temperature text,"
+	"  symptoms text, origin_region text, departed_on text, arrived_on text, contact text,"
+	"  note text) ON COMMIT DELETE ROWS";
 
-static const char SQL_FIND_SCREENING[] =
-	"SELECT id, extract(epoch FROM received_at)::bigint FROM screenings WHERE client_uuid = $1::uuid";
+static const char SQL_LOCK[] = "SELECT pg_advisory_xact_lock(" INGEST_LOCK_KEY ")";
 
-static const char SQL_HOUSEHOLD[] =
-	"WITH found AS (SELECT id FROM households WHERE code = $1), "
-	"ins AS (INSERT INTO households (code, grid_code, kind) "
-	"        SELECT $1, $2, 'floating' WHERE NOT EXISTS (SELECT 1 FROM found) RETURNING id) "
-	"SELECT id FROM found UNION ALL SELECT id FROM ins";
+static const char SQL_COPY[] = "COPY incoming FROM STDIN (FORMAT binary)";
 
-static const char SQL_PERSON_BY_DOCUMENT[] =
-	"WITH found AS (SELECT id FROM persons WHERE id_type = $1 AND id_number = $2), "
-	"ins AS (INSERT INTO persons (id_type, id_number, name, phone, sex, birth_date, household_id, new_resident) "
-	"        SELECT $1, $2, $3, $4, $5, $6::date, $7::bigint, true "
-	"        WHERE NOT EXISTS (SELECT 1 FROM found) RETURNING id) "
-	"SELECT id FROM found UNION ALL SELECT id FROM ins";
+/* Households named by records and not yet in their grid become floating households. */
+static const char SQL_HOUSEHOLDS[] =
+	"INSERT INTO households (code, grid_code, kind) "
+	"SELECT DISTINCT i.household_code, i.grid_code, 'floating' FROM incoming i "
+	"WHERE i.household_code IS NOT NULL AND NOT EXISTS ("
+	"  SELECT 1 FROM households h WHERE h.grid_code = i.grid_code AND h.code = i.household_code) "
+	"ON CONFLICT (grid_code, code) DO NOTHING";
 
-static const char SQL_PERSON_BY_NAME[] =
-	"WITH found AS (SELECT id FROM persons WHERE id_type = 'none' AND name = $3 "
-	"               AND phone IS NOT DISTINCT FROM $4 AND household_id IS NOT DISTINCT FROM $7::bigint LIMIT 1), "
-	"ins AS (INSERT INTO persons (id_type, id_number, name, phone, sex, birth_date, household_id, new_resident) "
-	"        SELECT $1, $2, $3, $4, $5, $6::date, $7::bigint, true "
-	"        WHERE NOT EXISTS (SELECT 1 FROM found) RETURNING id) "
-	"SELECT id FROM found UNION ALL SELECT id FROM ins";
+/* A document not in the registry opens a new file, flagged as a new resident. */
+static const char SQL_PERSONS_BY_DOCUMENT[] =
+	"INSERT INTO persons (id_type, id_number, name, phone, sex, birth_date, household_id, new_resident) "
+	"SELECT DISTINCT ON (i.id_type, i.id_number) i.id_type, i.id_number, i.name, i.phone, i.sex, "
+	"       i.birth_date::date, h.id, true "
+	"FROM incoming i LEFT JOIN households h ON h.grid_code = i.grid_code AND h.code = i.household_code "
+	"WHERE i.id_type <> 'none' AND NOT EXISTS ("
+	"  SELECT 1 FROM persons p WHERE p.id_type = i.id_type AND p.id_number = i.id_number) "
+	"ORDER BY i.id_type, i.id_number, i.seq "
+	"ON CONFLICT (id_type, id_number) DO NOTHING";
 
-static const char SQL_INSERT_SCREENING[] =
-	"INSERT INTO screenings (client_uuid, device_id, worker_id, team_id, channel, screened_at, "
-	"  grid_code, household_id, person_id, temperature, symptoms, origin_region, departed_on, "
-	"  arrived_on, contact, note) "
-	"VALUES ($1::uuid, $2, $3, $4, $5, to_timestamp($6::bigint), $7, $8::bigint, $9::bigint, "
-	"  $10::numeric / 10, $11::text[], $12, $13::date, $14::date, $15, $16) "
-	"ON CONFLICT (client_uuid) DO NOTHING "
-	"RETURNING id, extract(epoch FROM received_at)::bigint";
+/*
+ * Without a document a person is matched by name, phone and household; a
+ * new one is created, and anyone on file with the same name and the same
+ * phone or household is recorded as a possible duplicate for a later merge.
+ */
+static const char SQL_PERSONS_BY_NAME[] =
+	"WITH created AS ("
+	"  INSERT INTO persons (id_type, name, phone, sex, birth_date, household_id, new_resident) "
+	"  SELECT DISTINCT ON (i.name, i.phone, h.id) 'none', i.name, i.phone, i.sex, i.birth_date::date, h.id, true "
+	"  FROM incoming i LEFT JOIN households h ON h.grid_code = i.grid_code AND h.code = i.household_code "
+	"  WHERE i.id_type = 'none' AND NOT EXISTS ("
+	"    SELECT 1 FROM persons p WHERE p.id_type = 'none' AND p.name = i.name "
+	"    AND p.phone IS NOT DISTINCT FROM i.phone AND p.household_id IS NOT DISTINCT FROM h.id) "
+	"  ORDER BY i.name, i.phone, h.id, i.seq "
+	"  RETURNING id, name, phone, household_id) "
+	"INSERT INTO person_duplicates (person_id, candidate_id, reason) "
+	"SELECT c.id, p.id, CASE WHEN p.phone = c.phone THEN 'same name and phone' "
+	"                        ELSE 'same name and household' END "
+	"FROM created c JOIN ("
+	"  SELECT id, name, phone, household_id FROM persons "
+	"  UNION ALL SELECT id, name, phone, household_id FROM created) p "
+	"  ON p.name = c.name AND p.id < c.id "
+	"  AND (p.phone = c.phone OR p.household_id = c.household_id) "
+	"ON CONFLICT DO NOTHING";
 
-/* A non-empty string or NULL, as a SQL parameter. */
+/*
+ * The screenings themselves, once per client_uuid (the first of a batch
+ * wins, an earlier one makes it a duplicate), then one row per record:
+ * seq, accepted?, server id, person, household, received_at.
+ */
+static const char SQL_SCREENINGS[] =
+	"WITH firsts AS ("
+	"  SELECT DISTINCT ON (client_uuid) * FROM incoming ORDER BY client_uuid, seq"
+	"), ins AS ("
+	"  INSERT INTO screenings (client_uuid, device_id, worker_id, team_id, channel, screened_at, "
+	"    grid_code, household_id, person_id, temperature, symptoms, origin_region, departed_on, "
+	"    arrived_on, contact, note) "
+	"  SELECT i.client_uuid::uuid, i.device_id, i.worker_id, i.team_id, i.channel, "
+	"    to_timestamp(i.screened_at::bigint), i.grid_code, h.id, p.id, i.temperature::numeric / 10, "
+	"    string_to_array(coalesce(i.symptoms, ''), ','), i.origin_region, i.departed_on::date, "
+	"    i.arrived_on::date, i.contact, i.note "
+	"  FROM firsts i "
+	"  LEFT JOIN households h ON h.grid_code = i.grid_code AND h.code = i.household_code "
+	"  CROSS JOIN LATERAL ("
+	"    SELECT p.id FROM persons p WHERE i.id_type <> 'none' "
+	"      AND p.id_type = i.id_type AND p.id_number = i.id_number "
+	"    UNION ALL "
+	"    SELECT p.id FROM persons p WHERE i.id_type = 'none' AND p.id_type = 'none' "
+	"      AND p.name = i.name AND p.phone IS NOT DISTINCT FROM i.phone "
+	"      AND p.household_id IS NOT DISTINCT FROM h.id "
+	"    LIMIT 1) p "
+	"  WHERE NOT EXISTS (SELECT 1 FROM screenings s WHERE s.client_uuid = i.client_uuid::uuid) "
+	"  ORDER BY i.seq "
+	"  ON CONFLICT (client_uuid) DO NOTHING "
+	"  RETURNING id, client_uuid, person_id, household_id, "
+	"            extract(epoch FROM received_at)::bigint AS received"
+	"), reviews AS ("
+	"  INSERT INTO person_reviews (screening_id, person_id, field, registry_value, record_value) "
+	"  SELECT ins.id, ins.person_id, 'name', p.name, i.name "
+	"  FROM ins JOIN firsts i ON i.client_uuid::uuid = ins.client_uuid "
+	"  JOIN persons p ON p.id = ins.person_id WHERE p.name <> i.name "
+	"  UNION ALL "
+	"  SELECT ins.id, ins.person_id, 'birth_date', p.birth_date::text, i.birth_date "
+	"  FROM ins JOIN firsts i ON i.client_uuid::uuid = ins.client_uuid "
+	"  JOIN persons p ON p.id = ins.person_id WHERE p.birth_date <> i.birth_date::date"
+	") "
+	"SELECT i.seq, ins.id IS NOT NULL AND f.seq = i.seq, coalesce(ins.id, s.id), "
+	"       ins.person_id, ins.household_id, ins.received "
+	"FROM incoming i JOIN firsts f ON f.client_uuid = i.client_uuid "
+	"LEFT JOIN ins ON ins.client_uuid = i.client_uuid::uuid "
+	"LEFT JOIN screenings s ON ins.id IS NULL AND s.client_uuid = i.client_uuid::uuid "
+	"ORDER BY i.seq";
+
+/* The statements of a group, in order, after the COPY. */
+static const struct {
+	const char *what;
+	const char *sql;
+} group_steps[] = {
+	{ "create floating households", SQL_HOUSEHOLDS },
+	{ "open new person files", SQL_PERSONS_BY_DOCUMENT },
+	{ "match persons without a document", SQL_PERSONS_BY_NAME },
+};
+
+bool
+store_prepare(struct db *db)
+{
+	return db_command(db, "create the incoming table", SQL_INCOMING, 0, NULL);
+}
+
+/* A non-empty string or NULL. */
 static const char *
 s_opt(const char *s)
 {
 	return s != NULL && *s != '\0' ? s : NULL;
 }
 
-/* Runs a one-row query and returns its first column as an id, or -1. */
-static int64_t
-s_query_id(struct db *db, const char *what, const char *sql, int n, const char *const *params,
-           int64_t *second)
-{
-	PGresult *res = db_query(db, what, PGRES_TUPLES_OK, sql, n, params);
-	int64_t id = -1;
-
-	if (res == NULL)
-		return -2;
-	if (PQntuples(res) > 0) {
-		id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-		if (second != NULL && PQnfields(res) > 1)
-			*second = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
-	}
-	PQclear(res);
-	return id;
-}
-
-/* The household id for the record, created as floating when new; 0 for none. */
-static int64_t
-s_household(struct db *db, const Gridwall__V1__ScreeningRecord *r)
-{
-	const char *params[2] = { r->household_code, r->grid_code };
-
-	if (s_opt(r->household_code) == NULL)
-		return 0;
-	return s_query_id(db, "find household", SQL_HOUSEHOLD, 2, params, NULL);
-}
-
-/* The person's file, matched by document (or name, phone, household), created when new. */
-static int64_t
-s_person(struct db *db, const Gridwall__V1__ScreeningRecord *r, int64_t household_id)
-{
-	char household[24];
-	const char *params[7];
-	bool by_document = r->id_type != GRIDWALL__V1__ID_TYPE__ID_NONE;
-
-	snprintf(household, sizeof(household), "%lld", (long long)household_id);
-	params[0] = codec_id_type_name(r->id_type);
-	params[1] = by_document ? r->id_number : NULL;
-	params[2] = r->name;
-	params[3] = s_opt(r->phone);
-	params[4] = r->has_sex ? codec_sex_name(r->sex) : NULL;
-	params[5] = s_opt(r->birth_date);
-	params[6] = household_id > 0 ? household : NULL;
-	return s_query_id(db, "match person", by_document ? SQL_PERSON_BY_DOCUMENT : SQL_PERSON_BY_NAME,
-	                  7, params, NULL);
-}
-
-/* Writes the symptoms as a text[] literal; the names are fixed identifiers. */
+/* Writes the symptoms as "cough,fatigue": fixed names, no separator inside them. */
 static void
 s_symptoms(const Gridwall__V1__ScreeningRecord *r, char *buf, size_t len)
 {
-	size_t used = (size_t)snprintf(buf, len, "{");
+	size_t used = 0;
 
+	buf[0] = '\0';
 	for (size_t i = 0; i < r->n_symptoms && used < len; i++)
 		used += (size_t)snprintf(buf + used, len - used, "%s%s", i ? "," : "",
 		                         codec_symptom_name(r->symptoms[i]));
-	if (used < len)
-		snprintf(buf + used, len - used, "}");
 }
 
-/* Inserts the screening row; returns its id, or -1 when the uuid is already there. */
-static int64_t
-s_insert(struct db *db, const Gridwall__V1__ScreeningRecord *r, int64_t household_id,
-         int64_t person_id, int64_t *received_at)
+/* Adds one record to the COPY buffer as a row of the incoming table. */
+static void
+s_copy_record(struct pgcopy *c, int32_t seq, const Gridwall__V1__ScreeningRecord *r)
 {
-	char screened[24], household[24], person[24], temp[16], symptoms[256];
-	const char *params[16];
+	char screened[24], temp[16], symptoms[256];
+	bool documented = r->id_type != GRIDWALL__V1__ID_TYPE__ID_NONE;
 
 	snprintf(screened, sizeof(screened), "%lld", (long long)r->screened_at);
-	snprintf(household, sizeof(household), "%lld", (long long)household_id);
-	snprintf(person, sizeof(person), "%lld", (long long)person_id);
 	snprintf(temp, sizeof(temp), "%d", r->temperature_tenths);
 	s_symptoms(r, symptoms, sizeof(symptoms));
-	params[0] = r->client_uuid;
-	params[1] = s_opt(r->device_id);
-	params[2] = s_opt(r->worker_id);
-	params[3] = s_opt(r->team_id);
-	params[4] = codec_channel_name(r->channel);
-	params[5] = screened;
-	params[6] = r->grid_code;
-	params[7] = household_id > 0 ? household : NULL;
-	params[8] = person;
-	params[9] = r->has_temperature_tenths ? temp : NULL;
-	params[10] = symptoms;
-	params[11] = s_opt(r->origin_region);
-	params[12] = s_opt(r->departed_on);
-	params[13] = s_opt(r->arrived_on);
-	params[14] = codec_contact_name(r->has_contact ? r->contact : GRIDWALL__V1__CONTACT__NO_CONTACT);
-	params[15] = s_opt(r->note);
-	return s_query_id(db, "insert screening", SQL_INSERT_SCREENING, 16, params, received_at);
+	pgcopy_row(c, INCOMING_FIELDS);
+	pgcopy_int4(c, seq);
+	pgcopy_text(c, r->client_uuid);
+	pgcopy_text(c, s_opt(r->device_id));
+	pgcopy_text(c, s_opt(r->worker_id));
+	pgcopy_text(c, s_opt(r->team_id));
+	pgcopy_text(c, codec_channel_name(r->channel));
+	pgcopy_text(c, screened);
+	pgcopy_text(c, r->grid_code);
+	pgcopy_text(c, s_opt(r->household_code));
+	pgcopy_text(c, codec_id_type_name(r->id_type));
+	pgcopy_text(c, documented ? r->id_number : NULL);
+	pgcopy_text(c, r->name);
+	pgcopy_text(c, s_opt(r->phone));
+	pgcopy_text(c, r->has_sex ? codec_sex_name(r->sex) : NULL);
+	pgcopy_text(c, s_opt(r->birth_date));
+	pgcopy_text(c, r->has_temperature_tenths ? temp : NULL);
+	pgcopy_text(c, symptoms);
+	pgcopy_text(c, s_opt(r->origin_region));
+	pgcopy_text(c, s_opt(r->departed_on));
+	pgcopy_text(c, s_opt(r->arrived_on));
+	pgcopy_text(c, codec_contact_name(r->has_contact ? r->contact : GRIDWALL__V1__CONTACT__NO_CONTACT));
+	pgcopy_text(c, s_opt(r->note));
+}
+
+/* Encodes every valid record of the group; seq counts them in group order. */
+static bool
+s_encode(struct pgcopy *c, struct submission *head)
+{
+	int32_t seq = 0;
+
+	pgcopy_begin(c);
+	for (struct submission *sub = head; sub != NULL; sub = sub->next)
+		for (size_t i = 0; i < sub->n; i++)
+			if (sub->verr[i].code == NULL)
+				s_copy_record(c, seq++, sub->recs[i]);
+	return pgcopy_end(c);
+}
+
+/* Sends the COPY data; false (logged) on failure. */
+static bool
+s_copy(struct db *db, const struct pgcopy *c)
+{
+	PGconn *conn = db_conn(db);
+	PGresult *res = db_query(db, "start COPY", PGRES_COPY_IN, SQL_COPY, 0, NULL);
+
+	if (res == NULL)
+		return false;
+	PQclear(res);
+	if (PQputCopyData(conn, (const char *)c->buf, (int)c->len) != 1 || PQputCopyEnd(conn, NULL) != 1) {
+		log_error("COPY incoming: %s", PQerrorMessage(conn));
+		return false;
+	}
+	res = PQgetResult(conn);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		log_error("COPY incoming: %s", PQresultErrorMessage(res));
+		PQclear(res);
+		while ((res = PQgetResult(conn)) != NULL)
+			PQclear(res);
+		return false;
+	}
+	PQclear(res);
+	while ((res = PQgetResult(conn)) != NULL)
+		PQclear(res);
+	return true;
+}
+
+/* Copies one result row into the stored slot of its record. */
+static void
+s_take_row(PGresult *res, int row, struct stored *st)
+{
+	memset(st, 0, sizeof(*st));
+	if (PQgetisnull(res, row, 2)) {
+		st->outcome = GRIDWALL__V1__RECORD_RESULT__OUTCOME__REJECTED;
+		st->code = "STORE_FAILED";
+		snprintf(st->message, sizeof(st->message), "no person file could be matched or created");
+		return;
+	}
+	st->outcome = PQgetvalue(res, row, 1)[0] == 't' ? GRIDWALL__V1__RECORD_RESULT__OUTCOME__ACCEPTED
+	                                                : GRIDWALL__V1__RECORD_RESULT__OUTCOME__DUPLICATE;
+	st->server_id = strtoll(PQgetvalue(res, row, 2), NULL, 10);
+	st->person_id = strtoll(PQgetvalue(res, row, 3), NULL, 10);
+	st->household_id = strtoll(PQgetvalue(res, row, 4), NULL, 10);
+	st->received_at = strtoll(PQgetvalue(res, row, 5), NULL, 10);
+}
+
+/* Hands the result rows (one per valid record, in seq order) back to the submissions. */
+static bool
+s_distribute(PGresult *res, struct submission *head)
+{
+	int row = 0, n = PQntuples(res);
+
+	for (struct submission *sub = head; sub != NULL; sub = sub->next) {
+		for (size_t i = 0; i < sub->n; i++) {
+			if (sub->verr[i].code != NULL)
+				continue;
+			if (row >= n || atoi(PQgetvalue(res, row, 0)) != row) {
+				log_error("store: result row %d does not match its record", row);
+				return false;
+			}
+			s_take_row(res, row++, &sub->st[i]);
+		}
+	}
+	return true;
+}
+
+/* True when the failed statement was refused for its data, not for the connection. */
+static bool
+s_data_error(struct db *db)
+{
+	const char *state = db_last_sqlstate(db);
+
+	return db_conn(db) != NULL && (strncmp(state, "22", 2) == 0 || strncmp(state, "23", 2) == 0);
+}
+
+/* Opens the group's transaction under the ingest lock. */
+static bool
+s_begin(struct db *db)
+{
+	PGresult *res;
+
+	if (!db_command(db, "begin", "BEGIN", 0, NULL))
+		return false;
+	res = db_query(db, "take the ingest lock", PGRES_TUPLES_OK, SQL_LOCK, 0, NULL);
+	PQclear(res);
+	return res != NULL;
+}
+
+/* COPYs the encoded rows and runs every step; the per-record result rows, or NULL. */
+static PGresult *
+s_run(struct db *db, const struct pgcopy *c)
+{
+	if (!s_copy(db, c))
+		return NULL;
+	for (size_t i = 0; i < sizeof(group_steps) / sizeof(group_steps[0]); i++)
+		if (!db_command(db, group_steps[i].what, group_steps[i].sql, 0, NULL))
+			return NULL;
+	return db_query(db, "store screenings", PGRES_TUPLES_OK, SQL_SCREENINGS, 0, NULL);
+}
+
+/* The whole group at once; -1 on failure, with *data_error telling why. */
+static int
+s_store_set(struct ingestd *in, struct submission *head, bool *data_error)
+{
+	struct db *db = in->daemon->db;
+	PGresult *res = NULL;
+
+	*data_error = false;
+	if (!s_begin(db))
+		return -1;
+	res = s_run(db, &in->copy);
+	if (res == NULL || !s_distribute(res, head))
+		goto fail;
+	PQclear(res);
+	return db_command(db, "commit", "COMMIT", 0, NULL) ? 0 : -1;
+fail:
+	PQclear(res);
+	*data_error = s_data_error(db);
+	db_rollback(db);
+	return -1;
 }
 
 /*
- * Stores one record inside the open transaction. Returns 0 when done (out
- * says how), -1 when the database refused this record only, -2 when the
- * connection failed.
+ * One record under a savepoint: stored, or rejected alone for its data.
+ * -1 only when the connection failed.
  */
 static int
-s_store_one(struct db *db, const Gridwall__V1__ScreeningRecord *r, struct stored *out)
+s_store_isolated(struct ingestd *in, const Gridwall__V1__ScreeningRecord *rec, struct stored *st)
 {
-	const char *uuid[1] = { r->client_uuid };
-	int64_t id;
-
-	id = s_query_id(db, "find duplicate", SQL_FIND_SCREENING, 1, uuid, &out->received_at);
-	if (id == -2)
-		return -1;
-	if (id > 0) {
-		out->outcome = GRIDWALL__V1__RECORD_RESULT__OUTCOME__DUPLICATE;
-		out->server_id = id;
-		return 0;
-	}
-	out->household_id = s_household(db, r);
-	if (out->household_id < 0)
-		return -1;
-	out->person_id = s_person(db, r, out->household_id);
-	if (out->person_id < 0)
-		return -1;
-	id = s_insert(db, r, out->household_id, out->person_id, &out->received_at);
-	if (id < 0)
-		return -1;
-	out->outcome = GRIDWALL__V1__RECORD_RESULT__OUTCOME__ACCEPTED;
-	out->server_id = id;
-	return 0;
-}
-
-/* Runs one record under a savepoint; -1 only when the connection is gone. */
-static int
-s_store_isolated(struct db *db, const Gridwall__V1__ScreeningRecord *r, struct stored *out)
-{
-	if (!db_command(db, "savepoint", "SAVEPOINT rec", 0, NULL))
-		return -1;
-	if (s_store_one(db, r, out) == 0)
-		return db_command(db, "release savepoint", "RELEASE SAVEPOINT rec", 0, NULL) ? 0 : -1;
-	if (db_conn(db) == NULL)
-		return -1;
-	if (!db_command(db, "rollback to savepoint", "ROLLBACK TO SAVEPOINT rec", 0, NULL))
-		return -1;
-	out->outcome = GRIDWALL__V1__RECORD_RESULT__OUTCOME__REJECTED;
-	out->code = "STORE_FAILED";
-	snprintf(out->message, sizeof(out->message),
-	         "the database refused the record (see the ingestd log)");
-	return 0;
-}
-
-int
-store_batch(struct db *db, Gridwall__V1__ScreeningRecord **recs, const bool *valid,
-            size_t n, struct stored *out)
-{
-	const char *lock[1] = { INGEST_LOCK_KEY };
+	struct db *db = in->daemon->db;
 	PGresult *res;
 
-	if (db_conn(db) == NULL)
+	if (!db_command(db, "savepoint", "SAVEPOINT rec", 0, NULL) ||
+	    !db_command(db, "empty the incoming table", "DELETE FROM incoming", 0, NULL))
 		return -1;
-	if (!db_command(db, "begin", "BEGIN", 0, NULL))
+	pgcopy_begin(&in->copy);
+	s_copy_record(&in->copy, 0, rec);
+	if (!pgcopy_end(&in->copy))
 		return -1;
-	res = db_query(db, "take ingest lock", PGRES_TUPLES_OK, SQL_LOCK, 1, lock);
-	if (res == NULL)
-		goto fail;
-	PQclear(res);
-	for (size_t i = 0; i < n; i++) {
-		memset(&out[i], 0, sizeof(out[i]));
-		if (valid[i] && s_store_isolated(db, recs[i], &out[i]) != 0)
-			goto fail;
+	res = s_run(db, &in->copy);
+	if (res != NULL && PQntuples(res) == 1) {
+		s_take_row(res, 0, st);
+		PQclear(res);
+		return db_command(db, "release savepoint", "RELEASE SAVEPOINT rec", 0, NULL) ? 0 : -1;
 	}
-	if (!db_command(db, "commit", "COMMIT", 0, NULL))
+	PQclear(res);
+	if (!s_data_error(db) ||
+	    !db_command(db, "rollback to savepoint", "ROLLBACK TO SAVEPOINT rec", 0, NULL))
 		return -1;
+	memset(st, 0, sizeof(*st));
+	st->outcome = GRIDWALL__V1__RECORD_RESULT__OUTCOME__REJECTED;
+	st->code = "STORE_FAILED";
+	snprintf(st->message, sizeof(st->message), "the database refused the record (SQLSTATE %s)",
+	         db_last_sqlstate(db));
 	return 0;
+}
+
+/* The group again, record by record, so that a bad record is rejected alone. */
+static int
+s_store_each(struct ingestd *in, struct submission *head)
+{
+	struct db *db = in->daemon->db;
+
+	if (!s_begin(db))
+		return -1;
+	for (struct submission *sub = head; sub != NULL; sub = sub->next)
+		for (size_t i = 0; i < sub->n; i++)
+			if (sub->verr[i].code == NULL && s_store_isolated(in, sub->recs[i], &sub->st[i]) != 0)
+				goto fail;
+	return db_command(db, "commit", "COMMIT", 0, NULL) ? 0 : -1;
 fail:
 	db_rollback(db);
 	return -1;
+}
+
+int
+store_group(struct ingestd *in, struct submission *head)
+{
+	bool data_error;
+
+	if (!s_encode(&in->copy, head)) {
+		log_error("store: out of memory encoding a group");
+		return -1;
+	}
+	if (s_store_set(in, head, &data_error) == 0)
+		return 0;
+	if (!data_error)
+		return -1;
+	log_warn("group refused for its data; storing it record by record");
+	in->stats.fallbacks++;
+	return s_store_each(in, head);
 }

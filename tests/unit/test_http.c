@@ -5,7 +5,9 @@
  * stopped through a uv_async_t that closes the server; every test ends by
  * checking that the done callback ran and uv_loop_close() returns 0, i.e.
  * no handle was left behind. The pure helpers (query parameters, header
- * lookup, error bodies) are tested directly.
+ * lookup, error bodies) are tested directly. Deferred responses are given
+ * from uv timers, as a group commit would, or on demand from the test
+ * thread through a second uv_async_t that acts on the loop thread.
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -22,6 +24,7 @@
 #include <strings.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 #include <setjmp.h>
 #include <cmocka.h>
@@ -31,10 +34,19 @@
 #include "http.h"
 #include "log.h"
 
+#define HELD_SLOTS 4
+
+/* What the test thread asks the loop thread to do with a held token. */
+enum act {
+	ACT_PROBE,                  /* only see whether it is alive */
+	ACT_RESPOND,                /* answer it with 200 "late" */
+};
+
 /* One running server and what its handler saw. */
 struct fx {
 	uv_loop_t loop;
 	uv_async_t stop;
+	uv_async_t act;
 	pthread_t thread;
 	struct http_server *server;
 	int port;
@@ -52,6 +64,25 @@ struct fx {
 	bool body_terminated;
 	char x_test[256];
 	int nheaders;
+	/* Deferred responses. */
+	pthread_cond_t acted;
+	struct http_deferred *held[HELD_SLOTS];
+	enum act act_kind;
+	int act_slot;
+	int acts;                   /* acts done */
+	bool act_alive;             /* the token was alive when acted on */
+	int later_fired;            /* timers that answered */
+	int later_dead;             /* ...whose token was no longer alive */
+	int later_after_done;       /* ...after the server was freed */
+	bool second_defer_null;     /* http_defer twice: the second failed */
+};
+
+/* A deferred answer given when a timer fires, as a group commit would. */
+struct later {
+	uv_timer_t timer;           /* first: the handle's address is ours */
+	struct fx *fx;
+	struct http_deferred *d;
+	char v[64];
 };
 
 /* A blocking client connection with bytes read but not yet consumed. */
@@ -96,6 +127,106 @@ s_on_done(void *arg)
 	struct fx *fx = arg;
 
 	fx->done_called = true;
+}
+
+/* Frees a handle that is the first member of its allocation. */
+static void
+s_free_handle(uv_handle_t *handle)
+{
+	free(handle);
+}
+
+/* The timer of a deferred answer fired: answers, then goes. */
+static void
+s_on_later(uv_timer_t *timer)
+{
+	struct later *l = timer->data;
+	struct fx *fx = l->fx;
+	struct http_response resp = {
+		.status = 202,
+		.content_type = "text/plain",
+		.extra_headers = "X-Deferred: yes\r\n",
+	};
+
+	pthread_mutex_lock(&fx->mu);
+	fx->later_fired++;
+	if (!http_deferred_alive(l->d))
+		fx->later_dead++;
+	if (fx->done_called)
+		fx->later_after_done++;
+	pthread_mutex_unlock(&fx->mu);
+	if (asprintf(&resp.body, "later:%s", l->v) < 0)
+		resp.body = NULL;
+	resp.body_len = resp.body ? strlen(resp.body) : 0;
+	http_deferred_respond(l->d, &resp);
+	uv_close((uv_handle_t *)timer, s_free_handle);
+}
+
+/* /defer?ms=N&v=X: answers "later:X" from a timer N ms from now. */
+static void
+s_defer_later(struct fx *fx, const struct http_request *req,
+              struct http_response *resp)
+{
+	struct later *l = calloc(1, sizeof(*l));
+	char ms[16];
+
+	if (l == NULL || (l->d = http_defer(req)) == NULL) {
+		free(l);
+		http_respond_error(resp, 500, "cannot defer");
+		return;
+	}
+	l->fx = fx;
+	if (http_query_param(req->query, "v", l->v, sizeof(l->v)) < 0)
+		s_copy(l->v, sizeof(l->v), "-");
+	if (http_query_param(req->query, "ms", ms, sizeof(ms)) < 0)
+		s_copy(ms, sizeof(ms), "0");
+	uv_timer_init(&fx->loop, &l->timer);
+	l->timer.data = l;
+	uv_timer_start(&l->timer, s_on_later, strtoul(ms, NULL, 10), 0);
+	/* Ignored now that the answer is deferred, but freed. */
+	resp->status = 299;
+	resp->body = strdup("not this");
+	resp->body_len = 8;
+}
+
+/* /defer-now: defers, then answers at once from inside the handler. */
+static void
+s_defer_now(struct fx *fx, const struct http_request *req,
+            struct http_response *resp)
+{
+	struct http_deferred *d = http_defer(req);
+	struct http_response now = { .status = 200 };
+	bool again_null = http_defer(req) == NULL;
+
+	pthread_mutex_lock(&fx->mu);
+	fx->second_defer_null = again_null;
+	pthread_mutex_unlock(&fx->mu);
+	now.body = strdup("now");
+	now.body_len = 3;
+	http_deferred_respond(d, &now);
+	resp->body = strdup("not this");
+	resp->body_len = 8;
+}
+
+/* /hold?slot=N: defers and keeps the token for the test thread. */
+static void
+s_defer_hold(struct fx *fx, const struct http_request *req,
+             struct http_response *resp)
+{
+	char slot[8];
+	int i;
+
+	if (http_query_param(req->query, "slot", slot, sizeof(slot)) < 0 ||
+	    (i = atoi(slot)) < 0 || i >= HELD_SLOTS) {
+		http_respond_error(resp, 400, "bad slot");
+		return;
+	}
+	pthread_mutex_lock(&fx->mu);
+	if (fx->held[i] == NULL)
+		fx->held[i] = http_defer(req);
+	pthread_mutex_unlock(&fx->mu);
+	resp->body = strdup("not this");
+	resp->body_len = 8;
 }
 
 /* The routes the tests talk to; records what each request carried. */
@@ -148,6 +279,16 @@ s_handler(void *arg, const struct http_request *req, struct http_response *resp)
 		http_server_close(fx->server, s_on_done, fx);
 		resp->body = strdup("bye");
 		resp->body_len = 3;
+	} else if (strcmp(req->path, "/defer") == 0) {
+		s_defer_later(fx, req, resp);
+	} else if (strcmp(req->path, "/defer-now") == 0) {
+		s_defer_now(fx, req, resp);
+	} else if (strcmp(req->path, "/hold") == 0) {
+		s_defer_hold(fx, req, resp);
+	} else if (strcmp(req->path, "/hold-shutdown") == 0) {
+		s_defer_hold(fx, req, resp);
+		fx->closing = true;
+		http_server_close(fx->server, s_on_done, fx);
 	} else if (strcmp(req->path, "/bad-status") == 0) {
 		resp->status = 42;
 		resp->body = strdup("ignored");
@@ -178,6 +319,29 @@ s_on_stop(uv_async_t *async)
 		http_server_close(fx->server, s_on_done, fx);
 	}
 	uv_close((uv_handle_t *)async, NULL);
+	uv_close((uv_handle_t *)&fx->act, NULL);
+}
+
+/* On the loop thread: does to a held token what the test thread asked. */
+static void
+s_on_act(uv_async_t *async)
+{
+	struct fx *fx = async->data;
+	struct http_response resp = { .status = 200 };
+	struct http_deferred *d;
+
+	pthread_mutex_lock(&fx->mu);
+	d = fx->held[fx->act_slot];
+	fx->act_alive = http_deferred_alive(d);
+	if (fx->act_kind == ACT_RESPOND) {
+		resp.body = strdup("late");
+		resp.body_len = 4;
+		http_deferred_respond(d, &resp);
+		fx->held[fx->act_slot] = NULL;
+	}
+	fx->acts++;
+	pthread_cond_signal(&fx->acted);
+	pthread_mutex_unlock(&fx->mu);
 }
 
 /* Starts a server with limits (NULL for the defaults) in a loop thread. */
@@ -188,6 +352,7 @@ s_start(void **state, const struct http_limits *limits)
 
 	assert_non_null(fx);
 	pthread_mutex_init(&fx->mu, NULL);
+	pthread_cond_init(&fx->acted, NULL);
 	assert_int_equal(uv_loop_init(&fx->loop), 0);
 	fx->server = http_server_new(&fx->loop, "127.0.0.1", 0, limits, s_handler, fx);
 	assert_non_null(fx->server);
@@ -195,6 +360,8 @@ s_start(void **state, const struct http_limits *limits)
 	assert_true(fx->port > 0 && fx->port < 65536);
 	assert_int_equal(uv_async_init(&fx->loop, &fx->stop, s_on_stop), 0);
 	fx->stop.data = fx;
+	assert_int_equal(uv_async_init(&fx->loop, &fx->act, s_on_act), 0);
+	fx->act.data = fx;
 	assert_int_equal(pthread_create(&fx->thread, NULL, s_loop_thread, fx), 0);
 	*state = fx;
 	return 0;
@@ -241,6 +408,18 @@ s_setup_idle(void **state)
 	return s_start(state, &limits);
 }
 
+/* Short idle and deferral timeouts. */
+static int
+s_setup_deferred_timeout(void **state)
+{
+	struct http_limits limits = {
+		.idle_timeout_ms = 300,
+		.deferred_timeout_ms = 1000,
+	};
+
+	return s_start(state, &limits);
+}
+
 /* One connection at most. */
 static int
 s_setup_one_conn(void **state)
@@ -257,6 +436,10 @@ s_teardown(void **state)
 	struct fx *fx = *state;
 
 	s_stop(fx);
+	/* Tokens a failed test left: released as the daemon would. */
+	for (int i = 0; i < HELD_SLOTS; i++)
+		http_deferred_respond(fx->held[i], NULL);
+	pthread_cond_destroy(&fx->acted);
 	pthread_mutex_destroy(&fx->mu);
 	free(fx->body);
 	free(fx);
@@ -273,6 +456,51 @@ s_calls(struct fx *fx)
 	n = fx->calls;
 	pthread_mutex_unlock(&fx->mu);
 	return n;
+}
+
+/* Waits (5 s at most) until the handler has run n times. */
+static void
+s_wait_calls(struct fx *fx, int n)
+{
+	for (int i = 0; i < 500 && s_calls(fx) < n; i++)
+		usleep(10 * 1000);
+	assert_int_equal(s_calls(fx), n);
+}
+
+/* Has the loop thread act on held token slot; whether it was alive. */
+static bool
+s_act(struct fx *fx, enum act kind, int slot)
+{
+	struct timespec until;
+	bool alive;
+	int n, r = 0;
+
+	pthread_mutex_lock(&fx->mu);
+	n = fx->acts;
+	fx->act_kind = kind;
+	fx->act_slot = slot;
+	pthread_mutex_unlock(&fx->mu);
+	assert_int_equal(uv_async_send(&fx->act), 0);
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += 5;
+	pthread_mutex_lock(&fx->mu);
+	while (fx->acts == n && r == 0)
+		r = pthread_cond_timedwait(&fx->acted, &fx->mu, &until);
+	alive = fx->act_alive;
+	n = fx->acts - n;
+	pthread_mutex_unlock(&fx->mu);
+	assert_int_equal(n, 1);
+	return alive;
+}
+
+/* Milliseconds on a monotonic clock. */
+static long
+s_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
 }
 
 /* Connects to the server, with timeouts so that no test can hang. */
@@ -1275,6 +1503,251 @@ test_close_from_handler(void **state)
 	s_disconnect(other);
 }
 
+/* A deferred answer given from a timer arrives exactly, in its place. */
+static void
+test_defer_timer(void **state)
+{
+	struct fx *fx = *state;
+	struct client *c = s_connect(fx->port);
+	struct http_request fake = { .method = "GET", .path = "/", .query = "", .body = "" };
+	struct http_response resp = { .status = 200 };
+	struct response r;
+
+	s_send_str(c, "GET /defer?ms=50&v=abc HTTP/1.1\r\nHost: x\r\n\r\n");
+	s_expect_bytes(c,
+	    "HTTP/1.1 202 Accepted\r\n"
+	    "Content-Type: text/plain\r\n"
+	    "Content-Length: 9\r\n"
+	    "Connection: keep-alive\r\n"
+	    "X-Deferred: yes\r\n"
+	    "\r\n"
+	    "later:abc");
+	/* HEAD: the deferred answer has no body bytes either. */
+	s_send_str(c, "HEAD /defer?ms=10&v=h HTTP/1.1\r\nHost: x\r\n\r\n");
+	s_read_response_opt(c, &r, true);
+	assert_int_equal(r.status, 202);
+	s_assert_header(&r, "Content-Length", "7");
+	s_response_free(&r);
+	s_send_str(c, "GET /seq?n=5 HTTP/1.1\r\nHost: x\r\n\r\n");
+	s_read_response(c, &r);
+	assert_string_equal(r.body, "seq=5");
+	s_response_free(&r);
+	/* Answered from inside the handler; a second deferral is refused. */
+	s_send_str(c, "GET /defer-now HTTP/1.1\r\nHost: x\r\n\r\n");
+	s_expect_bytes(c,
+	    "HTTP/1.1 200 OK\r\n"
+	    "Content-Type: application/json\r\n"
+	    "Content-Length: 3\r\n"
+	    "Connection: keep-alive\r\n"
+	    "\r\n"
+	    "now");
+	/* A request asking to close is closed after its deferred answer. */
+	s_send_str(c, "GET /defer?ms=20&v=bye HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+	s_read_response(c, &r);
+	assert_int_equal(r.status, 202);
+	s_assert_header(&r, "Connection", "close");
+	assert_string_equal(r.body, "later:bye");
+	s_response_free(&r);
+	s_assert_eof(c);
+	s_disconnect(c);
+
+	pthread_mutex_lock(&fx->mu);
+	assert_true(fx->second_defer_null);
+	assert_int_equal(fx->later_fired, 3);
+	assert_int_equal(fx->later_dead, 0);
+	pthread_mutex_unlock(&fx->mu);
+	assert_int_equal(s_calls(fx), 5);
+
+	/* Requests not from the server cannot be deferred; NULL is harmless. */
+	assert_null(http_defer(&fake));
+	assert_null(http_defer(NULL));
+	assert_false(http_deferred_alive(NULL));
+	resp.body = strdup("freed");
+	resp.body_len = 5;
+	http_deferred_respond(NULL, &resp);
+	assert_null(resp.body);
+	http_deferred_respond(NULL, NULL);
+}
+
+/* Requests pipelined behind a deferred one wait, and answers keep order. */
+static void
+test_defer_pipelined(void **state)
+{
+	struct fx *fx = *state;
+	struct client *c = s_connect(fx->port);
+	struct response r;
+	char *all = NULL;
+	size_t len = 0;
+	FILE *f;
+	char expect[32];
+
+	s_send_str(c,
+	    "GET /defer?ms=1000&v=1 HTTP/1.1\r\nHost: x\r\n\r\n"
+	    "GET /seq?n=2 HTTP/1.1\r\nHost: x\r\n\r\n"
+	    "GET /defer?ms=10&v=3 HTTP/1.1\r\nHost: x\r\n\r\n"
+	    "GET /seq?n=4 HTTP/1.1\r\nHost: x\r\n\r\n");
+	/* The second is not even parsed while the first waits. */
+	usleep(200 * 1000);
+	assert_true(s_calls(fx) <= 1);
+	s_read_response(c, &r);
+	assert_int_equal(r.status, 202);
+	assert_string_equal(r.body, "later:1");
+	s_response_free(&r);
+	s_read_response(c, &r);
+	assert_int_equal(r.status, 200);
+	assert_string_equal(r.body, "seq=2");
+	s_response_free(&r);
+	s_read_response(c, &r);
+	assert_string_equal(r.body, "later:3");
+	s_response_free(&r);
+	s_read_response(c, &r);
+	assert_string_equal(r.body, "seq=4");
+	s_response_free(&r);
+
+	/* More behind it than the read buffer holds, the last one closing. */
+	f = open_memstream(&all, &len);
+	assert_non_null(f);
+	fputs("GET /defer?ms=300&v=first HTTP/1.1\r\nHost: x\r\n\r\n", f);
+	for (int i = 0; i < 300; i++)
+		fprintf(f, "GET /seq?n=%d HTTP/1.1\r\nHost: x\r\nX-Pad: %0200d\r\n%s\r\n",
+		        i, 0, i == 299 ? "Connection: close\r\n" : "");
+	fclose(f);
+	assert_true(len > 64 * 1024);
+	s_send(c, all, len);
+	free(all);
+	s_read_response(c, &r);
+	assert_string_equal(r.body, "later:first");
+	s_assert_header(&r, "Connection", "keep-alive");
+	s_response_free(&r);
+	for (int i = 0; i < 300; i++) {
+		s_read_response(c, &r);
+		snprintf(expect, sizeof(expect), "seq=%d", i);
+		assert_string_equal(r.body, expect);
+		s_response_free(&r);
+	}
+	s_assert_eof(c);
+	s_disconnect(c);
+	assert_int_equal(s_calls(fx), 305);
+}
+
+/* A client that leaves before its deferred answer: the answer is dropped. */
+static void
+test_defer_client_gone(void **state)
+{
+	struct fx *fx = *state;
+	struct client *a = s_connect(fx->port);
+	struct client *b = s_connect(fx->port);
+	struct response r;
+	bool alive = true;
+
+	s_send_str(a, "GET /hold?slot=0 HTTP/1.1\r\nHost: x\r\n\r\n");
+	s_wait_calls(fx, 1);
+	/* b has a request pipelined behind its deferred one. */
+	s_send_str(b, "POST /hold?slot=1 HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nhi"
+	    "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n");
+	s_wait_calls(fx, 2);
+	assert_true(s_act(fx, ACT_PROBE, 0));
+	assert_true(s_act(fx, ACT_PROBE, 1));
+	s_disconnect(a);
+	s_disconnect(b);
+	for (int i = 0; i < 500 && alive; i++) {
+		usleep(10 * 1000);
+		alive = s_act(fx, ACT_PROBE, 0) || s_act(fx, ACT_PROBE, 1);
+	}
+	assert_false(alive);
+	/* Answering now only frees (valgrind and ASan watch). */
+	assert_false(s_act(fx, ACT_RESPOND, 0));
+	assert_false(s_act(fx, ACT_RESPOND, 1));
+	assert_int_equal(s_calls(fx), 2);
+	s_roundtrip(fx->port, "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n", &r);
+	assert_int_equal(r.status, 200);
+	s_response_free(&r);
+}
+
+/* No answer within deferred_timeout_ms: the server answers 503 itself. */
+static void
+test_defer_timeout(void **state)
+{
+	struct fx *fx = *state;
+	struct client *c = s_connect(fx->port);
+	struct response r;
+	long t0 = s_now_ms();
+
+	/* Longer than the idle timeout, which must not close it. */
+	s_send_str(c, "GET /hold?slot=0 HTTP/1.1\r\nHost: x\r\n\r\n");
+	s_read_response(c, &r);
+	assert_true(s_now_ms() - t0 >= 950);
+	assert_int_equal(r.status, 503);
+	assert_int_equal(strncmp(r.head, "HTTP/1.1 503 Service Unavailable\r\n", 34), 0);
+	s_assert_header(&r, "Retry-After", "1");
+	s_assert_header(&r, "Connection", "keep-alive");
+	assert_string_equal(r.body, "{\"error\":\"timed out\"}");
+	s_response_free(&r);
+	/* The connection goes on, in order, behind another that times out. */
+	s_send_str(c, "GET /hold?slot=1 HTTP/1.1\r\nHost: x\r\n\r\n"
+	    "GET /seq?n=2 HTTP/1.1\r\nHost: x\r\n\r\n");
+	s_read_response(c, &r);
+	assert_int_equal(r.status, 503);
+	s_response_free(&r);
+	s_read_response(c, &r);
+	assert_string_equal(r.body, "seq=2");
+	s_response_free(&r);
+	/* The late answers are dropped: nothing more arrives before EOF. */
+	assert_false(s_act(fx, ACT_RESPOND, 0));
+	assert_false(s_act(fx, ACT_RESPOND, 1));
+	s_assert_eof(c);
+	s_disconnect(c);
+	assert_int_equal(s_calls(fx), 3);
+}
+
+/* Closing the server leaves outstanding tokens valid, and dead. */
+static void
+test_defer_server_close(void **state)
+{
+	struct fx *fx = *state;
+	struct client *a = s_connect(fx->port);
+	struct client *b = s_connect(fx->port);
+	struct http_response resp = { .status = 200 };
+
+	s_send_str(a, "GET /hold?slot=0 HTTP/1.1\r\nHost: x\r\n\r\n");
+	s_send_str(b, "GET /defer?ms=500&v=x HTTP/1.1\r\nHost: x\r\n\r\n");
+	s_wait_calls(fx, 2);
+	/* The loop ends once the timer has answered into the void. */
+	s_stop(fx);
+	s_assert_closed(a);
+	s_assert_closed(b);
+	s_disconnect(a);
+	s_disconnect(b);
+	assert_int_equal(fx->later_fired, 1);
+	assert_int_equal(fx->later_dead, 1);
+	assert_int_equal(fx->later_after_done, 1);
+	/* The server and its loop are gone; the token is still ours. */
+	assert_non_null(fx->held[0]);
+	assert_false(http_deferred_alive(fx->held[0]));
+	resp.body = strdup("late");
+	resp.body_len = 4;
+	http_deferred_respond(fx->held[0], &resp);
+	fx->held[0] = NULL;
+	assert_null(resp.body);
+}
+
+/* A handler that defers, then closes the server: the client is let go. */
+static void
+test_defer_close_from_handler(void **state)
+{
+	struct fx *fx = *state;
+	struct client *c = s_connect(fx->port);
+
+	s_send_str(c, "GET /hold-shutdown?slot=2 HTTP/1.1\r\nHost: x\r\n\r\n");
+	s_assert_eof(c);
+	s_disconnect(c);
+	s_stop(fx);
+	assert_non_null(fx->held[2]);
+	assert_false(http_deferred_alive(fx->held[2]));
+	http_deferred_respond(fx->held[2], NULL);
+	fx->held[2] = NULL;
+}
+
 /* Bad arguments and taken ports fail cleanly, leaving no handle. */
 static void
 test_new_failures(void **state)
@@ -1347,6 +1820,12 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_max_connections, s_setup_one_conn, s_teardown),
 		cmocka_unit_test_setup_teardown(test_close_with_open_connections, s_setup_default, s_teardown),
 		cmocka_unit_test_setup_teardown(test_close_from_handler, s_setup_default, s_teardown),
+		cmocka_unit_test_setup_teardown(test_defer_timer, s_setup_default, s_teardown),
+		cmocka_unit_test_setup_teardown(test_defer_pipelined, s_setup_default, s_teardown),
+		cmocka_unit_test_setup_teardown(test_defer_client_gone, s_setup_default, s_teardown),
+		cmocka_unit_test_setup_teardown(test_defer_timeout, s_setup_deferred_timeout, s_teardown),
+		cmocka_unit_test_setup_teardown(test_defer_server_close, s_setup_default, s_teardown),
+		cmocka_unit_test_setup_teardown(test_defer_close_from_handler, s_setup_default, s_teardown),
 	};
 
 	signal(SIGPIPE, SIG_IGN);

@@ -1,8 +1,10 @@
 /*
  * Rows for COPY ... FROM STDIN in PostgreSQL's text format, gathered into a
  * 256 KiB buffer and handed to PQputCopyData when it fills, so that loading
- * millions of rows costs one round trip per buffer and bounded memory.
+ * millions of rows costs one round trip per buffer and bounded memory. The
+ * same rows can go to a file instead, for a COPY run later (by psql).
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +39,19 @@ copyw_begin(struct copyw *w, PGconn *conn, const char *sql)
 	}
 	PQclear(res);
 	return true;
+}
+
+/* Starts gathering rows for a file opened by the caller. */
+bool
+copyw_begin_file(struct copyw *w, FILE *fp)
+{
+	memset(w, 0, sizeof(*w));
+	w->fp = fp;
+	w->cap = COPYW_CAP;
+	w->buf = malloc(w->cap);
+	if (w->buf == NULL)
+		log_error("out of memory for a COPY buffer");
+	return w->buf != NULL;
 }
 
 /* Makes room for n more bytes: they always fit after a flush. */
@@ -102,12 +117,20 @@ copyw_u64(struct copyw *w, uint64_t v)
 	w->len += (size_t)n;
 }
 
-/* Sends the buffer to the server. */
+/* Sends the buffer to the server, or writes it to the file. */
 static bool
 s_flush(struct copyw *w)
 {
 	if (w->len == 0)
 		return true;
+	if (w->fp != NULL) {
+		if (fwrite(w->buf, 1, w->len, w->fp) != w->len) {
+			log_error("writing COPY rows: %s", strerror(errno));
+			return false;
+		}
+		w->len = 0;
+		return true;
+	}
 	if (PQputCopyData(w->conn, w->buf, (int)w->len) != 1) {
 		log_error("COPY: %s", PQerrorMessage(w->conn));
 		return false;
@@ -138,6 +161,8 @@ copyw_finish(struct copyw *w)
 
 	free(w->buf);
 	w->buf = NULL;
+	if (w->fp != NULL)
+		return ok;
 	if (PQputCopyEnd(w->conn, ok ? NULL : "fieldsim gave up") != 1) {
 		log_error("COPY end: %s", PQerrorMessage(w->conn));
 		return false;
@@ -160,6 +185,8 @@ copyw_abort(struct copyw *w)
 
 	free(w->buf);
 	w->buf = NULL;
+	if (w->fp != NULL)
+		return;
 	PQputCopyEnd(w->conn, "fieldsim gave up");
 	while ((res = PQgetResult(w->conn)) != NULL)
 		PQclear(res);

@@ -1,12 +1,14 @@
 /*
  * `fieldsim day`: plays the field apps of one day of screening against
  * ingestd. It reads its options, opens the roster of persons, starts the
- * devices, and runs one loop that paces the records at the offered rate,
- * sends and resends batches and reads the replies (zmq_poll, one thread),
- * printing progress on stderr. SIGINT or SIGTERM stop generation, send
- * what was gathered and wait for the replies without retrying; a second
- * one stops at once. Either way the
- * summary is printed. Exit 0 if every batch sent got an answer.
+ * devices, and runs one loop that paces the records at the offered rate
+ * (or, at rate 0, makes them as fast as the replies free room), sends and
+ * resends batches and reads the replies (zmq_poll, one thread), printing
+ * progress on stderr. SIGINT or SIGTERM stop generation, send what was
+ * gathered and wait for the replies without retrying; a second one stops
+ * at once. Either way the summary is printed. Exit 0 if every batch sent
+ * got an answer. With --copy-out the same records are written as COPY
+ * rows to a file instead, as fast as they can be made, and nothing is sent.
  */
 #include <getopt.h>
 #include <math.h>
@@ -35,6 +37,8 @@
 #define POLL_MAX_MS 1000
 #define MAX_DEVICES 1000
 #define MAX_RESEND_PERMILLE 500
+#define DEFAULT_INFLIGHT 1
+#define MIN_RATE 0.001
 
 /* Signals seen: the only global, set by the handler, read by the loop. */
 static volatile sig_atomic_t signals_seen;
@@ -48,6 +52,8 @@ enum {
 	OPT_CONTACTS,
 	OPT_INVALID,
 	OPT_RESENDS,
+	OPT_INFLIGHT,
+	OPT_COPY_OUT,
 };
 
 /* Prints the options of `fieldsim day`. */
@@ -58,7 +64,10 @@ s_usage(FILE *out)
 	    "usage: fieldsim day [options]\n"
 	    "  --endpoint E     ingestd's ZeroMQ endpoint (default %s)\n"
 	    "  --database C     libpq connection string (default \"%s\")\n"
-	    "  --rate R         records per second offered, all devices (default %.0f)\n"
+	    "  --rate R         records per second offered, all devices (default %.0f);\n"
+	    "                   0: as fast as ingestd acknowledges them\n"
+	    "  --inflight K     batches a device may have sent and not yet had\n"
+	    "                   answered (default %d, max %d); replies come in order\n"
 	    "  --count N        screenings to send (default: every person once);\n"
 	    "                   re-sends of earlier records come on top\n"
 	    "  --duration S     stop generating after S seconds (default 0: no limit)\n"
@@ -74,10 +83,18 @@ s_usage(FILE *out)
 	    "  --fevers P       per mille fevers without travel (default 20)\n"
 	    "  --contacts P     per mille close contacts (default 3)\n"
 	    "  --invalid P      per mille invalid records (default 10)\n"
-	    "  --resends P      per mille re-sends of an accepted record (default 10)\n",
+	    "  --resends P      per mille re-sends of an accepted record (default 10)\n"
+	    "  --copy-out FILE  send nothing: write the rows ingestd would store for\n"
+	    "                   the records (valid ones, re-sends left out) to FILE,\n"
+	    "                   as fast as possible, whatever --rate, for\n"
+	    "                   COPY screenings (COLUMNS) FROM, the columns being\n"
+	    "                   %s\n"
+	    "The last line on stdout sums up, with the push-to-ack latency of the\n"
+	    "records answered (first send of their batch to the reply).\n",
 	    DEFAULT_INGEST_ENDPOINT, DEFAULT_DATABASE, DEFAULT_RATE,
-	    DEFAULT_DEVICES, DEFAULT_BATCH, DEFAULT_MAX_BATCH_RECORDS,
-	    DEFAULT_SEED, DEFAULT_TIMEOUT_MS, DEFAULT_RETRIES, DEFAULT_LINGER_MS);
+	    DEFAULT_INFLIGHT, MAX_INFLIGHT, DEFAULT_DEVICES, DEFAULT_BATCH, DEFAULT_MAX_BATCH_RECORDS,
+	    DEFAULT_SEED, DEFAULT_TIMEOUT_MS, DEFAULT_RETRIES, DEFAULT_LINGER_MS,
+	    COPYOUT_COLUMNS);
 }
 
 /* Today, UTC, as days since 1970-01-01. */
@@ -95,6 +112,7 @@ s_defaults(struct day_opts *o)
 	o->endpoint = DEFAULT_INGEST_ENDPOINT;
 	o->database = DEFAULT_DATABASE;
 	o->rate = DEFAULT_RATE;
+	o->inflight = DEFAULT_INFLIGHT;
 	o->devices = DEFAULT_DEVICES;
 	o->batch = DEFAULT_BATCH;
 	o->day = s_today();
@@ -143,7 +161,15 @@ s_option(int c, const char *arg, struct day_opts *o)
 	switch (c) {
 	case 'e': o->endpoint = arg; return true;
 	case 'd': o->database = arg; return true;
-	case 'r': return fs_parse_double("--rate", arg, 0.001, 1e6, &o->rate);
+	case 'r':
+		if (!fs_parse_double("--rate", arg, 0, 1e6, &o->rate))
+			return false;
+		if (o->rate > 0 && o->rate < MIN_RATE) {
+			log_error("--rate: '%s' is below %g (0 means no pacing)",
+			    arg, MIN_RATE);
+			return false;
+		}
+		return true;
 	case 'n': return fs_parse_u64("--count", arg, 1, UINT64_MAX / 2, &o->count);
 	case 't': return fs_parse_double("--duration", arg, 0, 1e7, &o->duration);
 	case 'D':
@@ -177,6 +203,12 @@ s_option(int c, const char *arg, struct day_opts *o)
 	case OPT_CONTACTS: return s_permille("--contacts", arg, &o->mix.contact);
 	case OPT_INVALID: return s_permille("--invalid", arg, &o->mix.invalid);
 	case OPT_RESENDS: return s_permille("--resends", arg, &o->mix.resend);
+	case OPT_INFLIGHT:
+		if (!fs_parse_u64("--inflight", arg, 1, MAX_INFLIGHT, &v))
+			return false;
+		o->inflight = (size_t)v;
+		return true;
+	case OPT_COPY_OUT: o->copy_out = arg; return true;
 	default: return false;
 	}
 }
@@ -230,6 +262,8 @@ s_parse(int argc, char **argv, struct day_opts *o)
 		{ "contacts", required_argument, NULL, OPT_CONTACTS },
 		{ "invalid", required_argument, NULL, OPT_INVALID },
 		{ "resends", required_argument, NULL, OPT_RESENDS },
+		{ "inflight", required_argument, NULL, OPT_INFLIGHT },
+		{ "copy-out", required_argument, NULL, OPT_COPY_OUT },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -337,36 +371,93 @@ s_run(struct day *d)
 	}
 }
 
-/* Frees what the command holds. */
+/* Frees what the command holds (a --copy-out file still open is unfinished). */
 static void
 s_close(struct day *d)
 {
 	fleet_free(d);
 	if (d->zctx != NULL)
 		zmq_ctx_term(d->zctx);
+	copyout_close(&d->copy);
 	roster_close(&d->roster);
 }
 
-/* Sets up the roster, the sockets and the counts; false (logged) on failure. */
+/* Says what the run will do. */
+static void
+s_announce(const struct day *d)
+{
+	char day[11], pace[64];
+
+	civil_format(d->o.day, day);
+	if (d->copy != NULL) {
+		log_info("%llu persons; writing the rows of %llu screenings of "
+		    "%s from %zu devices to %s (seed %llu)",
+		    (unsigned long long)d->roster->persons,
+		    (unsigned long long)d->fresh_left, day, d->ndevs,
+		    d->o.copy_out, (unsigned long long)d->o.seed);
+		return;
+	}
+	if (d->o.rate > 0)
+		snprintf(pace, sizeof(pace), "at %.1f/s", d->o.rate);
+	else
+		snprintf(pace, sizeof(pace), "as fast as acknowledged");
+	log_info("%llu persons; sending %llu screenings of %s %s from %zu "
+	    "devices to %s (batch %zu, %zu in flight each, seed %llu)",
+	    (unsigned long long)d->roster->persons,
+	    (unsigned long long)d->fresh_left, day, pace, d->ndevs,
+	    d->o.endpoint, d->o.batch, d->o.inflight,
+	    (unsigned long long)d->o.seed);
+}
+
+/* Sets up the roster, the sockets or the file, the counts; false (logged) if not. */
 static bool
 s_open(struct day *d)
 {
-	char day[11];
-
 	if ((d->roster = roster_open(d->o.database)) == NULL)
 		return false;
 	d->day_start = (int64_t)d->o.day * CIVIL_DAY_SECONDS;
 	d->fresh_left = d->o.count ? d->o.count : d->roster->persons;
 	rng_seed_entropy(&d->uuids);
-	if ((d->zctx = zmq_ctx_new()) == NULL || !fleet_init(d))
+	if (d->o.copy_out != NULL) {
+		/* Rows are made as fast as possible: there is nobody to pace for. */
+		d->o.rate = 0;
+		if ((d->copy = copyout_open(d->o.copy_out)) == NULL)
+			return false;
+	} else if ((d->zctx = zmq_ctx_new()) == NULL) {
+		log_error("zmq_ctx_new failed");
 		return false;
-	civil_format(d->o.day, day);
-	log_info("%llu persons; sending %llu screenings of %s at %.1f/s from "
-	    "%zu devices to %s (batch %zu, seed %llu)",
-	    (unsigned long long)d->roster->persons,
-	    (unsigned long long)d->fresh_left, day, d->o.rate, d->ndevs,
-	    d->o.endpoint, d->o.batch, (unsigned long long)d->o.seed);
+	}
+	if (!fleet_init(d))
+		return false;
+	s_announce(d);
 	return true;
+}
+
+/* --copy-out: makes every record and writes the rows; the exit code. */
+static int
+s_copy_out(struct day *d)
+{
+	uint64_t rows;
+	bool ok;
+
+	d->started = fs_now();
+	d->next_due = d->started;
+	d->generating = d->fresh_left > 0;
+	/* With no batches to fill, nothing blocks: this runs to the end. */
+	while (d->generating && !d->failed)
+		fleet_generate(d, fs_now());
+	rows = copyout_rows(d->copy);
+	ok = copyout_close(&d->copy) && !d->failed;
+	fprintf(stderr, "fieldsim: generated");
+	for (int k = 0; k < REC_KINDS; k++)
+		fprintf(stderr, " %s=%llu", rec_kind_name((enum rec_kind)k),
+		    (unsigned long long)d->stats.kinds[k]);
+	fprintf(stderr, "\n");
+	printf("fieldsim: copy_rows=%llu file=%s elapsed_s=%.3f ok=%s\n",
+	    (unsigned long long)rows, d->o.copy_out, fs_now() - d->started,
+	    ok ? "yes" : "no");
+	fflush(stdout);
+	return ok ? 0 : 1;
 }
 
 /* Runs `fieldsim day`; returns the exit code. */
@@ -383,6 +474,11 @@ day_main(int argc, char **argv)
 	if (!s_open(&d)) {
 		s_close(&d);
 		return 1;
+	}
+	if (d.copy != NULL) {
+		rc = s_copy_out(&d);
+		s_close(&d);
+		return rc;
 	}
 	/* SIGINT and SIGTERM interrupt zmq_poll (no SA_RESTART). */
 	tool_catch_stop_signals(s_on_signal);

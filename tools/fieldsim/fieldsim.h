@@ -2,8 +2,10 @@
  * fieldsim's private interface: the pieces shared by its two commands.
  * `fieldsim city` builds a synthetic Foshan (areas, households, persons,
  * risk areas) and streams it into PostgreSQL with COPY; `fieldsim day`
- * plays the field apps of one day of screening against ingestd. Both are
- * deterministic for a seed, so a test can reproduce what it saw.
+ * plays the field apps of one day of screening against ingestd, or writes
+ * the records it would send as COPY rows (the baseline of the ingest
+ * benchmark). Both are deterministic for a seed, so a test can reproduce
+ * what it saw.
  */
 #ifndef FIELDSIM_H
 #define FIELDSIM_H
@@ -11,6 +13,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include <libpq-fe.h>
 
@@ -178,7 +181,8 @@ void household_address(const struct plan *plan, size_t grid,
 /* ---- copyw.c: buffered COPY FROM STDIN rows ---- */
 
 struct copyw {
-	PGconn *conn;
+	PGconn *conn;            /* rows go to the server, or */
+	FILE *fp;                /* to a file (conn is then NULL) */
 	char *buf;
 	size_t len;
 	size_t cap;
@@ -188,12 +192,14 @@ struct copyw {
 
 /* Starts COPY ... FROM STDIN; false (logged) on failure. */
 bool copyw_begin(struct copyw *w, PGconn *conn, const char *sql);
+/* Starts writing rows to a file, for a later COPY; false (logged) on OOM. */
+bool copyw_begin_file(struct copyw *w, FILE *fp);
 /* Appends one text field (escaped), NULL for SQL NULL. */
 void copyw_text(struct copyw *w, const char *s);
 void copyw_u64(struct copyw *w, uint64_t v);
 /* Ends a row; false (logged) if sending failed. */
 bool copyw_end_row(struct copyw *w);
-/* Ends COPY and checks its result; false (logged) on failure. */
+/* Ends COPY (or flushes the file) and checks it; false (logged) on failure. */
 bool copyw_finish(struct copyw *w);
 /* Aborts a COPY in progress (after an error elsewhere). */
 void copyw_abort(struct copyw *w);
@@ -202,6 +208,7 @@ void copyw_abort(struct copyw *w);
 
 struct person_rec {
 	int64_t id;
+	int64_t household_id;    /* persons.household_id, the household's id */
 	char id_number[24];
 	char name[72];
 	char phone[24];          /* "" when none */
@@ -326,6 +333,30 @@ bool wire_send(void *sock, const uint8_t *buf, size_t len);
  */
 int wire_recv(void *sock, Gridwall__V1__SubmitReply **out);
 
+/* ---- hist.c: latencies in fixed log-linear buckets (bounded memory) ---- */
+
+/* Values below 2^HIST_SUB_BITS microseconds are exact; above, 1/64 steps. */
+#define HIST_SUB_BITS 7
+#define HIST_HALF (1u << (HIST_SUB_BITS - 1))
+#define HIST_OCTAVES 34          /* up to 2^40 us, about 12 days */
+#define HIST_BUCKETS ((1u << HIST_SUB_BITS) + HIST_OCTAVES * HIST_HALF)
+
+struct hist {
+	uint64_t counts[HIST_BUCKETS];
+	uint64_t total;
+	uint64_t max_us;
+};
+
+/* Counts n samples of the same latency, in seconds. */
+void hist_add(struct hist *h, double seconds, uint64_t n);
+/*
+ * The latency (seconds) at or below which a fraction q of the samples lie:
+ * the upper edge of the bucket the rank falls in (never above the max), so
+ * within 1/64 of the truth, erring high. 0 without samples.
+ */
+double hist_quantile(const struct hist *h, double q);
+double hist_max(const struct hist *h);
+
 /* ---- stats.c: what happened, for the progress lines and the summary ---- */
 
 #define STATS_CODES 24
@@ -346,6 +377,7 @@ struct stats {
 	uint64_t unexpected;     /* outcomes other than the kind called for */
 	uint64_t abandoned;      /* records not sent or not settled at a stop */
 	uint64_t kinds[REC_KINDS];
+	struct hist ack;         /* push-to-ack: first send to reply, per record */
 	struct {
 		char code[40];
 		uint64_t n;
@@ -359,22 +391,63 @@ void stats_progress(const struct stats *s, double elapsed, size_t in_flight);
 /* The summary: details on stderr, the one-line result on stdout. */
 void stats_final(const struct stats *s, double elapsed);
 
+/* ---- copyout.c: the records as COPY rows, for the benchmark's baseline ---- */
+
+/* The columns of the rows, in order, as ingestd stores them. */
+#define COPYOUT_COLUMNS \
+    "client_uuid, device_id, worker_id, team_id, channel, screened_at, " \
+    "grid_code, household_id, person_id, temperature, symptoms, " \
+    "origin_region, departed_on, arrived_on, contact, note"
+
+struct copyout;
+
+/* Creates (truncates) path for writing rows; NULL (logged) on failure. */
+struct copyout *copyout_open(const char *path);
+/*
+ * Writes the row ingestd would store for a packed record about p;
+ * false (logged) if the record cannot be decoded.
+ */
+bool copyout_record(struct copyout *c, const struct person_rec *p,
+                    const uint8_t *buf, size_t len);
+uint64_t copyout_rows(const struct copyout *c);
+/* Flushes and closes the file; false (logged) if any write failed. */
+bool copyout_close(struct copyout **c_p);
+
 /* ---- fleet.c: the devices and their batches ---- */
 
 #define RESEND_RING 64
+#define MAX_INFLIGHT 16
 
+enum flight_state {
+	FLIGHT_FREE,
+	FLIGHT_SENT,             /* sent, waiting for its reply */
+	FLIGHT_WAITING,          /* answered RETRY_LATER: resend at resume_at */
+};
+
+/* One batch a device has sent and not yet had settled. */
+struct flight {
+	struct batch b;
+	uint8_t state;           /* enum flight_state */
+	unsigned attempts;       /* sends after a timeout count, RETRY_LATER not */
+	double first_sent;       /* push-to-ack is measured from here */
+	double deadline;         /* SENT: reply due by then */
+	double resume_at;        /* WAITING: resend then */
+};
+
+/*
+ * A field app. Up to --inflight batches may be outstanding on its DEALER
+ * socket; ingestd answers a device's requests in order, so each reply
+ * belongs to the oldest batch sent (order[0]).
+ */
 struct device {
 	char id[40];
 	void *sock;
 	struct rng rng;
 	struct roster_slice slice;
 	struct batch fill;       /* records gathering for the next send */
-	struct batch flight;     /* the batch sent, until it is answered */
-	bool in_flight;          /* flight sent, waiting for its reply */
-	bool waiting;            /* flight answered RETRY_LATER */
-	double deadline;         /* in_flight: reply due by then */
-	double resume_at;        /* waiting: resend then */
-	unsigned attempts;       /* sends of flight (timeouts count) */
+	struct flight *flights;  /* o.inflight slots */
+	size_t order[MAX_INFLIGHT];   /* SENT slots, oldest send first */
+	size_t norder;
 	struct packed ring[RESEND_RING];   /* accepted records, to re-send */
 	size_t ring_len;
 };
@@ -382,7 +455,9 @@ struct device {
 struct day_opts {
 	const char *endpoint;
 	const char *database;
-	double rate;
+	const char *copy_out;    /* write COPY rows here instead of sending */
+	double rate;             /* 0: as fast as the replies allow */
+	size_t inflight;         /* batches outstanding per device */
 	uint64_t count;          /* 0: every person once */
 	double duration;         /* seconds, 0: no limit */
 	size_t devices;
@@ -399,6 +474,7 @@ struct day_opts {
 struct day {
 	struct day_opts o;
 	struct roster *roster;
+	struct copyout *copy;    /* --copy-out: rows instead of sockets */
 	void *zctx;
 	struct device *devs;
 	size_t ndevs;
@@ -414,6 +490,7 @@ struct day {
 	size_t rr;               /* round-robin position */
 	bool generating;
 	bool blocked;            /* every device's batch is full */
+	bool launched;           /* a batch went out: its device has room again */
 	bool aborting;           /* a signal came: send nothing more */
 	bool failed;             /* a database error */
 };

@@ -1,12 +1,18 @@
 /*
- * The simulated field apps: D devices, each a DEALER socket with one batch
- * in flight and the next one filling. Records are handed out round-robin
- * at the paced rate, each device visiting its own slice of the persons.
- * A batch goes out when it is full, when its first record has waited the
- * linger time, or when generation is over. Lazy Pirate: a batch with no
- * reply in time is resent, same bytes, on a fresh socket, a bounded number
- * of times; RETRY_LATER waits as told and resends. Replies are checked
- * against what each record was meant to provoke.
+ * The simulated field apps: D devices, each a DEALER socket with up to K
+ * batches in flight (--inflight) and the next one filling. Records are
+ * handed out round-robin at the paced rate (or as fast as there is room,
+ * at rate 0), each device visiting its own slice of the persons. A batch
+ * goes out when it is full, when its first record has waited the linger
+ * time, or when generation is over, if the device has a free slot.
+ * ingestd answers a device's requests in order, so a reply belongs to the
+ * device's oldest batch sent. Lazy Pirate: when the oldest has no reply in
+ * time, the socket is replaced and every batch sent on it is resent, same
+ * bytes, a bounded number of times; RETRY_LATER waits as told and
+ * resends. Replies are checked against what each record was meant to
+ * provoke, and each record's push-to-ack time (from its batch's first
+ * send to the reply) goes into a histogram. With --copy-out, records are
+ * written as COPY rows instead and no socket is opened.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -70,6 +76,13 @@ fleet_init(struct day *d)
 		rng_seed(&dev->rng, d->o.seed, i, 0xde);
 		if (!roster_slice_init(d->roster, &dev->slice, i, d->ndevs))
 			return false;
+		dev->flights = calloc(d->o.inflight, sizeof(*dev->flights));
+		if (dev->flights == NULL) {
+			log_error("out of memory for %zu devices", d->ndevs);
+			return false;
+		}
+		if (d->copy != NULL)
+			continue;
 		if ((dev->sock = wire_open(d->zctx, d->o.endpoint)) == NULL)
 			return false;
 	}
@@ -87,7 +100,9 @@ fleet_free(struct day *d)
 		wire_close(&dev->sock);
 		roster_slice_free(&dev->slice);
 		batch_free(&dev->fill);
-		batch_free(&dev->flight);
+		for (size_t k = 0; dev->flights != NULL && k < d->o.inflight; k++)
+			batch_free(&dev->flights[k].b);
+		free(dev->flights);
 		for (size_t k = 0; k < dev->ring_len; k++)
 			free(dev->ring[k].buf);
 	}
@@ -128,6 +143,28 @@ s_resend(struct day *d, struct device *dev, double now)
 }
 
 /*
+ * --copy-out: the row ingestd would store, for the valid kinds only (the
+ * others it rejects); takes buf.
+ */
+static int
+s_copy(struct day *d, enum rec_kind kind, const struct person_rec *p,
+       uint8_t *buf, size_t len)
+{
+	bool ok = buf != NULL;
+
+	if (!ok)
+		log_error("out of memory for a record");
+	else if (rec_kind_valid(kind))
+		ok = copyout_record(d->copy, p, buf, len);
+	free(buf);
+	if (!ok)
+		return -1;
+	d->fresh_left--;
+	d->stats.kinds[kind]++;
+	return 1;
+}
+
+/*
  * One record on this device: 1 made, 0 if its slice is exhausted, -1 on
  * error. A re-send does not use up a person.
  */
@@ -142,6 +179,11 @@ s_produce_on(struct day *d, struct device *dev, double now)
 	int rc;
 
 	if (kind == REC_RESEND) {
+		/* A re-send is answered DUPLICATE: it adds no row. */
+		if (d->copy != NULL) {
+			d->stats.kinds[REC_RESEND]++;
+			return 1;
+		}
 		if (dev->ring_len > 0)
 			return s_resend(d, dev, now);
 		kind = REC_NORMAL;
@@ -153,6 +195,8 @@ s_produce_on(struct day *d, struct device *dev, double now)
 	env.now = (int64_t)time(NULL);
 	env.device_id = dev->id;
 	buf = rec_build(kind, p, &env, &dev->rng, &d->uuids, &len);
+	if (d->copy != NULL)
+		return s_copy(d, kind, p, buf, len);
 	if (!s_fill(dev, buf, len, kind, now)) {
 		log_error("out of memory for a record");
 		return -1;
@@ -207,11 +251,12 @@ s_produce(struct day *d, double now)
 	return -1;
 }
 
-/* Makes the records that are due by now, at the offered rate. */
+/* Makes the records due by now at the offered rate (at rate 0, all that fit). */
 void
 fleet_generate(struct day *d, double now)
 {
 	d->blocked = false;
+	d->launched = false;
 	while (d->generating && d->next_due <= now) {
 		int rc = s_produce(d, now);
 
@@ -226,41 +271,57 @@ fleet_generate(struct day *d, double now)
 			d->next_due = now;
 			return;
 		}
-		d->next_due += 1.0 / d->o.rate;
+		if (d->o.rate > 0)
+			d->next_due += 1.0 / d->o.rate;
 		if (d->fresh_left == 0)
 			d->generating = false;
 	}
 }
 
-/* Sends the flight batch (again) and starts waiting for its reply. */
+/* Sends slot k's batch (again); its reply comes after the others sent. */
 static void
-s_transmit(struct day *d, struct device *dev, double now)
+s_transmit(struct day *d, struct device *dev, size_t k, double now)
 {
-	if (!wire_send(dev->sock, dev->flight.req, dev->flight.req_len))
+	struct flight *fl = &dev->flights[k];
+
+	if (!wire_send(dev->sock, fl->b.req, fl->b.req_len))
 		log_debug("%s: send refused; the reply timeout will retry",
 		    dev->id);
-	dev->in_flight = true;
-	dev->waiting = false;
-	dev->deadline = now + d->o.timeout;
+	fl->state = FLIGHT_SENT;
+	fl->deadline = now + d->o.timeout;
+	dev->order[dev->norder++] = k;
 }
 
-/* Moves the filled batch into flight and sends it. */
-static void
-s_launch(struct day *d, struct device *dev, double now)
+/* A free flight slot of the device, or -1. */
+static long
+s_free_slot(const struct day *d, const struct device *dev)
 {
-	struct batch tmp = dev->flight;
+	for (size_t k = 0; k < d->o.inflight; k++)
+		if (dev->flights[k].state == FLIGHT_FREE)
+			return (long)k;
+	return -1;
+}
 
-	dev->flight = dev->fill;
+/* Moves the filled batch into slot k and sends it. */
+static void
+s_launch(struct day *d, struct device *dev, size_t k, double now)
+{
+	struct flight *fl = &dev->flights[k];
+	struct batch tmp = fl->b;
+
+	fl->b = dev->fill;
 	dev->fill = tmp;
-	if (!batch_encode(&dev->flight, dev->id)) {
+	if (!batch_encode(&fl->b, dev->id)) {
 		log_error("out of memory encoding a batch");
 		d->failed = true;
 		return;
 	}
-	d->stats.sent += dev->flight.len;
+	d->stats.sent += fl->b.len;
 	d->stats.batches++;
-	dev->attempts = 1;
-	s_transmit(d, dev, now);
+	d->launched = true;
+	fl->attempts = 1;
+	fl->first_sent = now;
+	s_transmit(d, dev, k, now);
 }
 
 /* Sends batches that are ready; resends those told to retry later. */
@@ -269,22 +330,24 @@ fleet_flush(struct day *d, double now)
 {
 	for (size_t i = 0; i < d->ndevs && !d->failed; i++) {
 		struct device *dev = &d->devs[i];
+		long k;
 
 		/* RETRY_LATER: resend when told, unless stopping. */
-		if (dev->waiting) {
-			if (!d->aborting && now >= dev->resume_at) {
+		for (size_t j = 0; j < d->o.inflight && !d->aborting; j++) {
+			struct flight *fl = &dev->flights[j];
+
+			if (fl->state == FLIGHT_WAITING && now >= fl->resume_at) {
 				d->stats.retries++;
-				s_transmit(d, dev, now);
+				s_transmit(d, dev, j, now);
 			}
-			continue;
 		}
-		if (dev->in_flight || dev->fill.len == 0)
+		if (dev->fill.len == 0 || (k = s_free_slot(d, dev)) < 0)
 			continue;
 		/* Once generation is over (or a signal came), what is gathered goes. */
 		if (dev->fill.len < d->o.batch && d->generating &&
 		    now - dev->fill.started < d->o.linger)
 			continue;
-		s_launch(d, dev, now);
+		s_launch(d, dev, (size_t)k, now);
 	}
 }
 
@@ -297,17 +360,49 @@ s_reopen(struct day *d, struct device *dev)
 		d->failed = true;
 }
 
-/* Drops the flight batch: it will not be answered. */
+/* Drops a sent batch: it will not be answered. */
 static void
-s_give_up(struct day *d, struct device *dev)
+s_give_up(struct day *d, struct device *dev, struct flight *fl)
 {
 	log_warn("%s: no reply to a batch of %zu records after %u attempt%s; "
-	    "giving it up", dev->id, dev->flight.len, dev->attempts,
-	    dev->attempts == 1 ? "" : "s");
+	    "giving it up", dev->id, fl->b.len, fl->attempts,
+	    fl->attempts == 1 ? "" : "s");
 	d->stats.timed_out++;
-	d->stats.lost += dev->flight.len;
-	batch_clear(&dev->flight);
-	dev->in_flight = false;
+	d->stats.lost += fl->b.len;
+	batch_clear(&fl->b);
+	fl->state = FLIGHT_FREE;
+}
+
+/*
+ * The oldest batch sent got no reply in time: on a fresh socket, resend
+ * every batch the old one carried, in their order, or give each up once
+ * it has used its retries.
+ */
+static void
+s_pirate(struct day *d, struct device *dev, double now)
+{
+	size_t sent[MAX_INFLIGHT], n = dev->norder;
+	unsigned attempts = dev->flights[dev->order[0]].attempts;
+
+	memcpy(sent, dev->order, n * sizeof(sent[0]));
+	dev->norder = 0;
+	d->stats.timeouts++;
+	s_reopen(d, dev);
+	if (!d->aborting && !d->failed && attempts <= d->o.retries)
+		log_info("%s: no reply in %.1f s; reconnecting and resending "
+		    "%zu batch%s (retry %u of %u)", dev->id, d->o.timeout, n,
+		    n == 1 ? "" : "es", attempts, d->o.retries);
+	for (size_t j = 0; j < n; j++) {
+		struct flight *fl = &dev->flights[sent[j]];
+
+		if (d->aborting || d->failed || fl->attempts > d->o.retries) {
+			s_give_up(d, dev, fl);
+			continue;
+		}
+		fl->attempts++;
+		d->stats.retries++;
+		s_transmit(d, dev, sent[j], now);
+	}
 }
 
 /* Resends or gives up the batches whose reply is overdue. */
@@ -317,25 +412,19 @@ fleet_expire(struct day *d, double now)
 	for (size_t i = 0; i < d->ndevs; i++) {
 		struct device *dev = &d->devs[i];
 
-		if (dev->waiting && d->aborting) {
-			d->stats.abandoned += dev->flight.len;
-			batch_clear(&dev->flight);
-			dev->waiting = false;
+		for (size_t k = 0; d->aborting && k < d->o.inflight; k++) {
+			struct flight *fl = &dev->flights[k];
+
+			if (fl->state == FLIGHT_WAITING) {
+				d->stats.abandoned += fl->b.len;
+				batch_clear(&fl->b);
+				fl->state = FLIGHT_FREE;
+			}
 		}
-		if (!dev->in_flight || now < dev->deadline)
-			continue;
-		d->stats.timeouts++;
-		s_reopen(d, dev);
-		if (d->aborting || dev->attempts > d->o.retries || d->failed) {
-			s_give_up(d, dev);
-			continue;
-		}
-		log_info("%s: no reply in %.1f s; reconnecting and resending "
-		    "(retry %u of %u)", dev->id, d->o.timeout, dev->attempts,
-		    d->o.retries);
-		dev->attempts++;
-		d->stats.retries++;
-		s_transmit(d, dev, now);
+		/* Sent in order, due in order: the oldest is due first. */
+		if (dev->norder > 0 &&
+		    now >= dev->flights[dev->order[0]].deadline)
+			s_pirate(d, dev, now);
 	}
 }
 
@@ -375,8 +464,8 @@ s_unexpected(struct day *d, const struct device *dev, const struct packed *rec,
 
 /* Counts one record's outcome and checks it against its kind. */
 static void
-s_outcome(struct day *d, struct device *dev, struct packed *rec,
-          const Gridwall__V1__RecordResult *res)
+s_outcome(struct day *d, struct device *dev, const struct flight *fl,
+          struct packed *rec, const Gridwall__V1__RecordResult *res)
 {
 	enum rec_kind kind = (enum rec_kind)rec->kind;
 	const char *want = rec_kind_code(kind);
@@ -392,7 +481,7 @@ s_outcome(struct day *d, struct device *dev, struct packed *rec,
 	case GRIDWALL__V1__RECORD_RESULT__OUTCOME__DUPLICATE:
 		d->stats.duplicate++;
 		expected = kind == REC_RESEND ||
-		    (rec_kind_valid(kind) && dev->attempts > 1);
+		    (rec_kind_valid(kind) && fl->attempts > 1);
 		break;
 	case GRIDWALL__V1__RECORD_RESULT__OUTCOME__REJECTED:
 		d->stats.rejected++;
@@ -408,52 +497,62 @@ s_outcome(struct day *d, struct device *dev, struct packed *rec,
 		s_unexpected(d, dev, rec, res);
 }
 
-/* Handles the results of an OK reply. */
+/* Handles the results of an OK reply; each answered record's latency counts. */
 static void
-s_results(struct day *d, struct device *dev, const Gridwall__V1__SubmitReply *reply)
+s_results(struct day *d, struct device *dev, struct flight *fl,
+          const Gridwall__V1__SubmitReply *reply, double now)
 {
-	if (reply->n_results != dev->flight.len) {
+	uint64_t answered = 0;
+
+	if (reply->n_results != fl->b.len) {
 		d->stats.bad_reply++;
 		log_warn("%s: %zu results for a batch of %zu records", dev->id,
-		    reply->n_results, dev->flight.len);
+		    reply->n_results, fl->b.len);
 	}
 	for (size_t i = 0; i < reply->n_results; i++) {
 		const Gridwall__V1__RecordResult *res = reply->results[i];
 
-		if (res->index >= dev->flight.len) {
+		if (res->index >= fl->b.len) {
 			d->stats.bad_reply++;
 			continue;
 		}
-		s_outcome(d, dev, &dev->flight.recs[res->index], res);
+		s_outcome(d, dev, fl, &fl->b.recs[res->index], res);
+		answered++;
 	}
+	hist_add(&d->stats.ack, now - fl->first_sent, answered);
 }
 
-/* Handles one reply to the device's flight batch. */
+/* Handles one reply: it answers the device's oldest batch sent. */
 static void
 s_answer(struct day *d, struct device *dev, const Gridwall__V1__SubmitReply *reply,
          double now)
 {
-	if (!dev->in_flight) {
+	struct flight *fl;
+
+	if (dev->norder == 0) {
 		d->stats.bad_reply++;
 		return;
 	}
+	fl = &dev->flights[dev->order[0]];
+	dev->norder--;
+	memmove(dev->order, dev->order + 1,
+	    dev->norder * sizeof(dev->order[0]));
 	switch (reply->status) {
 	case GRIDWALL__V1__SUBMIT_REPLY__STATUS__OK:
-		s_results(d, dev, reply);
+		s_results(d, dev, fl, reply, now);
 		break;
 	case GRIDWALL__V1__SUBMIT_REPLY__STATUS__RETRY_LATER:
 		d->stats.retry_later++;
-		dev->in_flight = false;
-		dev->waiting = true;
-		dev->resume_at = now + (reply->has_retry_after_ms ?
+		fl->state = FLIGHT_WAITING;
+		fl->resume_at = now + (reply->has_retry_after_ms ?
 		    reply->retry_after_ms / 1000.0 : DEFAULT_RETRY_AFTER_S);
 		return;
 	case GRIDWALL__V1__SUBMIT_REPLY__STATUS__BAD_REQUEST:
 		log_warn("%s: batch of %zu records refused: %s", dev->id,
-		    dev->flight.len, reply->error ? reply->error : "no reason");
+		    fl->b.len, reply->error ? reply->error : "no reason");
 		d->stats.bad_request++;
-		d->stats.rejected += dev->flight.len;
-		stats_reject(&d->stats, "BAD_REQUEST", dev->flight.len);
+		d->stats.rejected += fl->b.len;
+		stats_reject(&d->stats, "BAD_REQUEST", fl->b.len);
 		break;
 	default:
 		log_warn("%s: reply with unknown status %d", dev->id,
@@ -461,8 +560,8 @@ s_answer(struct day *d, struct device *dev, const Gridwall__V1__SubmitReply *rep
 		d->stats.bad_reply++;
 		break;
 	}
-	batch_clear(&dev->flight);
-	dev->in_flight = false;
+	batch_clear(&fl->b);
+	fl->state = FLIGHT_FREE;
 }
 
 /* Reads every reply waiting on the device's socket. */
@@ -508,20 +607,26 @@ fleet_next_event(const struct day *d, double now)
 {
 	double t = now + 1.0;
 
-	if (d->generating && !d->blocked && !d->aborting && d->next_due < t)
+	/* A launch made room where generation had found none: go on at once. */
+	if (d->generating && (!d->blocked || d->launched) && !d->aborting &&
+	    d->next_due < t)
 		t = d->next_due;
 	for (size_t i = 0; i < d->ndevs; i++) {
 		const struct device *dev = &d->devs[i];
-		double at = t;
+		bool room = false;
 
-		if (dev->in_flight)
-			at = dev->deadline;
-		else if (dev->waiting)
-			at = dev->resume_at;
-		else if (dev->fill.len > 0)
-			at = dev->fill.started + d->o.linger;
-		if (at < t)
-			t = at;
+		if (dev->norder > 0 && dev->flights[dev->order[0]].deadline < t)
+			t = dev->flights[dev->order[0]].deadline;
+		for (size_t k = 0; k < d->o.inflight; k++) {
+			const struct flight *fl = &dev->flights[k];
+
+			if (fl->state == FLIGHT_WAITING && fl->resume_at < t)
+				t = fl->resume_at;
+			room |= fl->state == FLIGHT_FREE;
+		}
+		if (room && dev->fill.len > 0 &&
+		    dev->fill.started + d->o.linger < t)
+			t = dev->fill.started + d->o.linger;
 	}
 	return t;
 }
@@ -535,11 +640,17 @@ fleet_abandon(struct day *d)
 	for (size_t i = 0; i < d->ndevs; i++) {
 		struct device *dev = &d->devs[i];
 
-		unanswered += dev->in_flight;
-		d->stats.abandoned += dev->fill.len + dev->flight.len;
+		unanswered += dev->norder;
+		dev->norder = 0;
+		d->stats.abandoned += dev->fill.len;
 		batch_clear(&dev->fill);
-		batch_clear(&dev->flight);
-		dev->in_flight = dev->waiting = false;
+		for (size_t k = 0; k < d->o.inflight; k++) {
+			struct flight *fl = &dev->flights[k];
+
+			d->stats.abandoned += fl->b.len;
+			batch_clear(&fl->b);
+			fl->state = FLIGHT_FREE;
+		}
 	}
 	return unanswered;
 }
@@ -551,7 +662,8 @@ fleet_in_flight(const struct day *d)
 	size_t n = 0;
 
 	for (size_t i = 0; i < d->ndevs; i++)
-		n += d->devs[i].in_flight || d->devs[i].waiting;
+		for (size_t k = 0; k < d->o.inflight; k++)
+			n += d->devs[i].flights[k].state != FLIGHT_FREE;
 	return n;
 }
 
@@ -564,8 +676,9 @@ fleet_done(const struct day *d)
 	for (size_t i = 0; i < d->ndevs; i++) {
 		const struct device *dev = &d->devs[i];
 
-		if (dev->in_flight || dev->waiting)
-			return false;
+		for (size_t k = 0; k < d->o.inflight; k++)
+			if (dev->flights[k].state != FLIGHT_FREE)
+				return false;
 		if (dev->fill.len > 0 && !d->failed)
 			return false;
 	}

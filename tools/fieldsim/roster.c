@@ -9,17 +9,20 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "fieldsim.h"
 #include "log.h"
 
 #define ROSTER_PAGE 256
+#define ROSTER_RETRY_MAX_MS 1000
+#define ROSTER_RETRY_TOTAL_MS 60000   /* the database may be away this long */
 
 static const char SQL_COUNT[] =
     "SELECT count(*), coalesce(min(id), 0), coalesce(max(id), 0) "
     "FROM persons WHERE id_type = 'resident_id' AND household_id IS NOT NULL";
 static const char SQL_PAGE[] =
-    "SELECT p.id, p.id_number, p.name, coalesce(p.phone, ''), "
+    "SELECT p.id, p.household_id, p.id_number, p.name, coalesce(p.phone, ''), "
     "coalesce(p.sex, ''), coalesce(to_char(p.birth_date, 'YYYY-MM-DD'), ''), "
     "h.code, h.grid_code "
     "FROM persons p JOIN households h ON h.id = p.household_id "
@@ -122,13 +125,43 @@ static bool
 s_row(struct person_rec *p, const PGresult *res, int row)
 {
 	p->id = strtoll(PQgetvalue(res, row, 0), NULL, 10);
-	return s_field(p->id_number, sizeof(p->id_number), res, row, 1) &&
-	    s_field(p->name, sizeof(p->name), res, row, 2) &&
-	    s_field(p->phone, sizeof(p->phone), res, row, 3) &&
-	    s_field(p->sex, sizeof(p->sex), res, row, 4) &&
-	    s_field(p->birth_date, sizeof(p->birth_date), res, row, 5) &&
-	    s_field(p->household, sizeof(p->household), res, row, 6) &&
-	    s_field(p->grid, sizeof(p->grid), res, row, 7);
+	p->household_id = strtoll(PQgetvalue(res, row, 1), NULL, 10);
+	return s_field(p->id_number, sizeof(p->id_number), res, row, 2) &&
+	    s_field(p->name, sizeof(p->name), res, row, 3) &&
+	    s_field(p->phone, sizeof(p->phone), res, row, 4) &&
+	    s_field(p->sex, sizeof(p->sex), res, row, 5) &&
+	    s_field(p->birth_date, sizeof(p->birth_date), res, row, 6) &&
+	    s_field(p->household, sizeof(p->household), res, row, 7) &&
+	    s_field(p->grid, sizeof(p->grid), res, row, 8);
+}
+
+/*
+ * Runs the page query. Field apps do not need the database, so a simulator
+ * whose own connection is lost reconnects with backoff (for up to a minute)
+ * rather than stopping its devices.
+ */
+static PGresult *
+s_page(struct roster *r, const char *const *params)
+{
+	long delay = 50, waited = 0;
+	PGresult *res;
+
+	for (;;) {
+		res = PQexecParams(r->conn, SQL_PAGE, 3, NULL, params, NULL, NULL, 0);
+		if (PQresultStatus(res) == PGRES_TUPLES_OK)
+			return res;
+		if (PQstatus(r->conn) != CONNECTION_BAD || waited >= ROSTER_RETRY_TOTAL_MS) {
+			log_error("reading persons: %s", PQresultErrorMessage(res));
+			PQclear(res);
+			return NULL;
+		}
+		PQclear(res);
+		log_warn("reading persons: database connection lost; retrying in %ld ms", delay);
+		usleep((useconds_t)delay * 1000);
+		waited += delay;
+		delay = delay * 2 > ROSTER_RETRY_MAX_MS ? ROSTER_RETRY_MAX_MS : delay * 2;
+		PQreset(r->conn);
+	}
 }
 
 /* Reads the next page of the slice; -1 (logged) on error. */
@@ -143,12 +176,9 @@ s_fetch(struct roster *r, struct roster_slice *s)
 	snprintf(lo, sizeof(lo), "%lld", (long long)s->cursor);
 	snprintf(hi, sizeof(hi), "%lld", (long long)s->hi);
 	snprintf(limit, sizeof(limit), "%d", ROSTER_PAGE);
-	res = PQexecParams(r->conn, SQL_PAGE, 3, NULL, params, NULL, NULL, 0);
-	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-		log_error("reading persons: %s", PQresultErrorMessage(res));
-		PQclear(res);
+	res = s_page(r, params);
+	if (res == NULL)
 		return -1;
-	}
 	rows = PQntuples(res);
 	s->len = s->pos = 0;
 	for (int i = 0; i < rows; i++) {

@@ -11,6 +11,10 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include <jansson.h>
+
+#include "defaults.h"
+
 /* Exit statuses every subcommand shares. */
 #define GRIDCTL_EXIT_OK    0
 #define GRIDCTL_EXIT_FAIL  1   /* the job could not be done (server, database, file) */
@@ -25,8 +29,10 @@ struct gridctl_cmd {
 
 /* The subcommands. */
 int gridctl_push(int argc, char **argv);
+int gridctl_import(int argc, char **argv);
 int gridctl_alerts(int argc, char **argv);
 int gridctl_feed(int argc, char **argv);
+int gridctl_keygen(int argc, char **argv);
 
 /* sub.c: following a PUB socket. fn returns nonzero to stop following. */
 typedef int (*sub_fn)(void *arg, const void *payload, size_t len);
@@ -34,6 +40,106 @@ typedef int (*sub_fn)(void *arg, const void *payload, size_t len);
 void *sub_open(void *zctx, const char *cmd, const char *endpoint, const char *topic);
 /* Hands each [topic][payload] message to fn until SIGINT/SIGTERM; 0, or -1 on a socket error. */
 int sub_follow(void *sock, const char *cmd, sub_fn fn, void *arg);
+
+/*
+ * sender.c: what push and import share. Records go to ingestd in
+ * SubmitRequest batches over a DEALER socket (Lazy Pirate: on silence the
+ * socket is replaced and the same batch resent), optionally as a Curve
+ * client; every input line gets exactly one result, delivered in input
+ * order whether it was answered by the server or here.
+ */
+struct sender_opts {
+	const char *cmd;           /* subcommand, for messages */
+	const char *endpoint;
+	long batch;                /* records per request, at most */
+	long timeout_ms;           /* wait this long for a reply before resending */
+	long retries;              /* resends of a batch before giving up */
+	const char *server_key;    /* ingestd's Curve public key (Z85), or NULL */
+	const char *key_file;      /* this device's key pair; set with server_key */
+};
+
+/* What has happened so far, for summaries and progress. */
+struct sender_stats {
+	long sent;                 /* records put in a request (counted once) */
+	long answered;             /* results delivered, the server's and local ones */
+	long accepted;
+	long duplicate;
+	long rejected;
+};
+
+/*
+ * Receives each result, in input order, as the JSON object push prints:
+ * {"line":N,"index":I,"outcome":"accepted","server_id":12,...}; "index" is
+ * absent for a line answered locally. The object is only lent.
+ */
+typedef void (*sender_result_fn)(void *arg, const json_t *result);
+/*
+ * Called as records are sent and answered (and every 100 ms while a reply
+ * is awaited), and with NULL just before the sender writes on stderr.
+ */
+typedef void (*sender_progress_fn)(void *arg, const struct sender_stats *stats);
+
+/* The sending options both commands take, for their getopt_long tables. */
+enum {
+	SENDER_OPT_ENDPOINT = 0x100,
+	SENDER_OPT_BATCH,
+	SENDER_OPT_TIMEOUT,
+	SENDER_OPT_RETRIES,
+	SENDER_OPT_SERVER_KEY,
+	SENDER_OPT_KEY_FILE,
+};
+#define SENDER_LONGOPTS \
+	{ "endpoint", required_argument, NULL, SENDER_OPT_ENDPOINT }, \
+	{ "batch", required_argument, NULL, SENDER_OPT_BATCH }, \
+	{ "timeout-ms", required_argument, NULL, SENDER_OPT_TIMEOUT }, \
+	{ "retries", required_argument, NULL, SENDER_OPT_RETRIES }, \
+	{ "server-key", required_argument, NULL, SENDER_OPT_SERVER_KEY }, \
+	{ "key-file", required_argument, NULL, SENDER_OPT_KEY_FILE }
+
+/* Their usage, for the command table. */
+#define SENDER_SYNOPSIS \
+	"[--endpoint E] [--batch N] [--timeout-ms T] [--retries R]" \
+	" [--server-key Z85 --key-file FILE]"
+#define SENDER_HELP \
+	"  --endpoint E        ingestd's ROUTER (default " DEFAULT_INGEST_ENDPOINT ")\n" \
+	"  --batch N           records per request, at most (default 500)\n" \
+	"  --timeout-ms T      wait this long for a reply before resending (default 5000)\n" \
+	"  --retries R         resend a batch this many times before giving up (default 3)\n" \
+	"  --server-key Z85    ingestd's Curve public key: talk to it as a Curve client\n" \
+	"  --key-file FILE     this device's key pair (gridctl keygen); with --server-key\n"
+
+/* The defaults of the sending options. */
+void sender_opts_init(struct sender_opts *opt, const char *cmd);
+/* Takes option c of SENDER_LONGOPTS: 1 if taken, 0 on a bad value, -1 if c is not one. */
+int sender_getopt(struct sender_opts *opt, int c, const char *arg);
+/* Checks the options together (the Curve pair); false with a message. */
+bool sender_opts_check(const struct sender_opts *opt);
+
+struct sender;
+/* A sender with its socket connected; NULL (reported) when it cannot be. */
+struct sender *sender_new(const struct sender_opts *opt, sender_result_fn on_result,
+                          sender_progress_fn on_progress, void *arg);
+/* Frees the sender, dropping what was never answered; accepts NULL. */
+void sender_destroy(struct sender **sp);
+/*
+ * Queues the record obj (a reference is taken over) from input line
+ * line, or answers it at once when it is not a record; sends a batch when
+ * one is full. -1 once the server cannot be reached.
+ */
+int sender_add(struct sender *s, long line, json_t *obj);
+/* Answers input line line here, with a rejection; in order like the others. */
+int sender_reject(struct sender *s, long line, const char *code, const char *field,
+                  const char *message, const char *client_uuid);
+/* Sends what is queued and delivers every result; -1 if the server cannot be reached. */
+int sender_flush(struct sender *s);
+/* Delivers the results known so far and drops the records not yet sent. */
+void sender_abandon(struct sender *s);
+/* The counts so far. */
+const struct sender_stats *sender_stats(const struct sender *s);
+/* Writes a result as one compact JSON line to f and flushes it. */
+void sender_print_json(const char *cmd, FILE *f, const json_t *result);
+/* Gives up on memory exhaustion: a command-line tool has nothing to save. */
+void gridctl_oom(const char *cmd) __attribute__((noreturn));
 
 /*
  * Prints the usage of subcommand name to f (to stdout for --help, stderr

@@ -16,15 +16,29 @@
 static const struct gridctl_cmd s_cmds[] = {
 	{
 		"push", gridctl_push,
-		"[--endpoint E] [--batch N] [--timeout-ms T] [--retries R] FILE|-",
+		SENDER_SYNOPSIS " FILE|-",
 		"Sends screening records, one JSON object a line, to ingestd and\n"
 		"prints one JSON result a line, in input order, with its line number.\n"
-		"  --endpoint E     ingestd's ROUTER (default " DEFAULT_INGEST_ENDPOINT ")\n"
-		"  --batch N        records per request, at most (default 500)\n"
-		"  --timeout-ms T   wait this long for a reply before resending (default 5000)\n"
-		"  --retries R      resend a batch this many times before giving up (default 3)\n"
+		SENDER_HELP
 		"Exit status: 0 when every record got an answer, 1 when the server\n"
 		"could not be reached, 2 on a usage error.\n",
+	},
+	{
+		"import", gridctl_import,
+		SENDER_SYNOPSIS " [--report FILE] FILE.csv",
+		"Sends the screenings of a spreadsheet saved as CSV (UTF-8, first row\n"
+		"the column names, in English or Chinese: docs/import.md) to ingestd\n"
+		"and prints one JSON result per row, like push, with the row's line.\n"
+		"A row without a client_uuid gets one derived from its content, so a\n"
+		"file imported twice is stored once. On a terminal a progress bar is\n"
+		"shown on standard error.\n"
+		SENDER_HELP
+		"  --report FILE       write the results as CSV to FILE instead (line,\n"
+		"                      outcome, server_id, code, field, message)\n"
+		"Exit status: 0 when every row got an answer, 1 when the server could\n"
+		"not be reached or a file could not be read or written, 2 on a usage\n"
+		"error or a file that is not CSV of the documented columns (then\n"
+		"nothing was sent).\n",
 	},
 	{
 		"alerts", gridctl_alerts,
@@ -51,6 +65,22 @@ static const struct gridctl_cmd s_cmds[] = {
 		"  --endpoint E  reportd's feed PUB socket (default " DEFAULT_FEED_ENDPOINT ")\n"
 		"  --count N     exit after N snapshots\n"
 		"  --json        one JSON object per snapshot instead of text\n",
+	},
+	{
+		"keygen", gridctl_keygen,
+		"--name NAME [--district CODE] [--out DIR] | --server --name NAME [--out DIR]",
+		"Makes a CurveZMQ key pair and writes it as DIR/NAME.key (public_key\n"
+		"and secret_key, mode 0600: it stays on the device, or with ingestd\n"
+		"for --server) and DIR/NAME.pub (public_key, and district). A device's\n"
+		"NAME.pub goes into ingestd's curve_devices_dir, which admits it by\n"
+		"that name; the server's public key is what devices are given with\n"
+		"--server-key. Existing files are never overwritten.\n"
+		"  --name NAME      device or server name: A-Z a-z 0-9 . _ -, at most 63\n"
+		"  --district CODE  the device's district code, e.g. 440605\n"
+		"  --out DIR        where to write the two files (default: .)\n"
+		"  --server         a key pair for ingestd rather than a device\n"
+		"Exit status: 0 when both files were written, 1 when they could not\n"
+		"be (one exists already, say), 2 on a usage error.\n",
 	},
 };
 

@@ -1,0 +1,233 @@
+#!/bin/bash
+# The ingest benchmark (make bench-ingest): on a throwaway cluster with a
+# synthetic city, measures in one run on the same machine
+#   1. the COPY baseline: the rate at which plain COPY loads the records
+#      fieldsim would send into screenings, in one transaction (the
+#      durable-ingest limit of this machine);
+#   2. the acknowledged rate: fieldsim devices pushing the same kind of
+#      records to ingestd as fast as it acknowledges them;
+#   3. push-to-ack latency (p50, p99) at a fixed offered rate;
+#   4. ingestd's peak resident memory.
+# Each ingest phase starts from the state the COPY started from (empty
+# screenings, a checkpoint behind it). Durability is never weakened
+# (synchronous_commit stays on). A bench is not a test: it asserts nothing,
+# it reports, and exits non-zero only when it could not measure. The last
+# line is the RESULT line.
+#
+# Environment (defaults in brackets):
+#   BENCH_PERSONS [200000]   persons in the synthetic city
+#   BENCH_RECORDS [200000]   records for the COPY baseline and the ingest run
+#   BENCH_DEVICES [200]      simulated field apps
+#   BENCH_BATCH [50]         records per batch
+#   BENCH_INFLIGHT [2]       batches outstanding per device
+#   BENCH_RATE [5000]        offered rate of the latency phase, records/s
+#   BENCH_LATENCY_S [20]     length of the latency phase
+#   BENCH_MAX_S [40]         the throughput phase stops generating after this
+#                            and waits for what is in flight (its rate stays
+#                            acknowledged / elapsed); bounds the run when
+#                            ingestd is slow
+set -u
+BUILD=${1:-build}
+. "$(dirname "$0")/../lib.sh"
+BUILD=$(cd "$ROOT" && cd "$BUILD" && pwd)
+
+PERSONS=${BENCH_PERSONS:-200000}
+RECORDS=${BENCH_RECORDS:-200000}
+DEVICES=${BENCH_DEVICES:-200}
+BATCH=${BENCH_BATCH:-50}
+INFLIGHT=${BENCH_INFLIGHT:-2}
+RATE=${BENCH_RATE:-5000}
+LATENCY_S=${BENCH_LATENCY_S:-20}
+MAX_S=${BENCH_MAX_S:-40}
+# A reply later than this is resent (Lazy Pirate) and the resends would load
+# the server further: the bench measures, so it waits long, and retries once.
+TIMEOUT_MS=120000
+# Must match fieldsim's COPYOUT_COLUMNS (tools/fieldsim/fieldsim.h).
+COLUMNS="client_uuid, device_id, worker_id, team_id, channel, screened_at, grid_code, household_id, person_id, temperature, symptoms, origin_region, departed_on, arrived_on, contact, note"
+# Only valid records: the baseline stores every one, so must ingest.
+MIX=(--invalid 0 --resends 0)
+T0=$EPOCHREALTIME
+
+say() { echo "bench: $*" >&2; }
+die() { say "error: $*"; exit 1; }
+
+# Seconds since T0, or between two $EPOCHREALTIME stamps.
+since() { awk -v a="${2:-$T0}" -v b="${1:-$EPOCHREALTIME}" 'BEGIN { printf "%.1f", b - a }'; }
+
+# Stops what the bench started and deletes the cluster; keeps nothing.
+bench_cleanup() {
+	rc=$?
+	for pid in "${PID_ingestd:-}" "${SIM_PID:-}"; do
+		[ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null
+	done
+	if [ -n "${GRIDWALL_VAR:-}" ]; then
+		if [ "$rc" -ne 0 ]; then
+			for f in "$GRIDWALL_VAR"/log/*.log "$GRIDWALL_VAR"/*.err; do
+				[ -s "$f" ] || continue
+				echo "# --- $f" >&2
+				tail -n 20 "$f" | sed 's/^/# /' >&2
+			done
+		fi
+		"$ROOT/deploy/pg.sh" destroy >/dev/null 2>&1
+		rm -rf "$GRIDWALL_VAR"
+	fi
+	# On success the RESULT line stays the last one printed.
+	[ "$rc" -eq 0 ] || say "failed after $(since) s"
+	exit "$rc"
+}
+trap bench_cleanup EXIT
+trap 'exit 130' INT TERM
+
+# CPU seconds (user + system) of the children reaped so far, into CPU. `times`
+# must run in this shell (a subshell has no children yet), so not in $(...).
+child_cpu() {
+	times >"$GRIDWALL_VAR/times"
+	CPU=$(tail -n 1 "$GRIDWALL_VAR/times" | awk '{ t = 0; for (i = 1; i <= 2; i++) { split($i, p, /[ms]/); t += p[1] * 60 + p[2] } printf "%.2f", t }')
+}
+
+# field NAME LINE: the value of NAME=value in a result line.
+field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<" $2"; }
+
+# Empties screenings and checkpoints, so each phase starts from the same state.
+reset_table() {
+	sql "SET client_min_messages = warning; TRUNCATE screenings CASCADE" >/dev/null &&
+		sql "CHECKPOINT" >/dev/null || die "cannot empty screenings"
+}
+
+# Starts ingestd and waits until it has its database connection.
+start_ingestd() {
+	: >"$GRIDWALL_VAR/log/ingestd.log"
+	start_daemon ingestd
+	for _ in $(seq 150); do
+		grep -q "database connected" "$GRIDWALL_VAR/log/ingestd.log" && return 0
+		kill -0 "$PID_ingestd" 2>/dev/null || die "ingestd exited at start"
+		sleep 0.1
+	done
+	die "ingestd did not connect to the database in 15 s"
+}
+
+# Stops ingestd, keeping its peak resident memory (VmHWM, kB) in PEAK_KB.
+stop_ingestd() {
+	kb=$(awk '/^VmHWM:/ { print $2 }' "/proc/$PID_ingestd/status" 2>/dev/null)
+	[ "${kb:-0}" -gt "${PEAK_KB:-0}" ] && PEAK_KB=$kb
+	stop_daemon ingestd
+	[ "$STATUS" = 0 ] || say "warning: ingestd exited with status $STATUS"
+}
+
+# day LABEL ARGS...: runs fieldsim day against ingestd; its result line in
+# LINE. Should ingestd die meanwhile, fieldsim is stopped at once.
+day() {
+	label=$1
+	shift
+	child_cpu
+	cpu0=$CPU
+	"$BUILD/fieldsim" day --database "$ADMIN_DB" --endpoint "$ENDPOINT" \
+		--devices "$DEVICES" --batch "$BATCH" --inflight "$INFLIGHT" \
+		--timeout-ms "$TIMEOUT_MS" --retries 1 "${MIX[@]}" "$@" \
+		>"$GRIDWALL_VAR/$label.out" 2>"$GRIDWALL_VAR/$label.err" &
+	SIM_PID=$!
+	first=
+	wait -n -p first "$SIM_PID" "$PID_ingestd"
+	rc=$?
+	if [ "$first" != "$SIM_PID" ]; then
+		PID_ingestd=
+		kill -TERM "$SIM_PID"
+		sleep 0.5
+		kill -TERM "$SIM_PID" 2>/dev/null
+		wait "$SIM_PID"
+		die "ingestd exited (status $rc) during the $label phase"
+	fi
+	SIM_PID=
+	# The load generator shares the cores: say how much it took.
+	child_cpu
+	SIM_CPU=$(awk -v a="$cpu0" -v b="$CPU" 'BEGIN { printf "%.1f", b - a }')
+	LINE=$(tail -n 1 "$GRIDWALL_VAR/$label.out")
+	[ "$rc" -eq 0 ] || say "warning: fieldsim day ($label) exited with status $rc"
+	[ -n "$(field accepted "$LINE")" ] || die "fieldsim day ($label) printed no result"
+}
+
+pick_ports
+say "starting a throwaway PostgreSQL on port $PGPORT"
+start_cluster
+mkdir -p "$GRIDWALL_VAR/log"
+write_config
+ADMIN_DB="$DB user=postgres"
+ENDPOINT=tcp://127.0.0.1:$((BASE + 1))
+
+say "loading a city of $PERSONS persons"
+t=$EPOCHREALTIME
+"$BUILD/fieldsim" city --persons "$PERSONS" --skip-fk-checks --database "$ADMIN_DB" \
+	>"$GRIDWALL_VAR/city.out" 2>"$GRIDWALL_VAR/city.err" || die "fieldsim city failed"
+# Hint bits, visibility map and statistics settled once, for every phase alike.
+sql "VACUUM ANALYZE" >/dev/null || die "VACUUM failed"
+say "city loaded in $(since "$EPOCHREALTIME" "$t") s"
+
+# 1. The COPY baseline.
+COPY_FILE=$GRIDWALL_VAR/records.copy
+"$BUILD/fieldsim" day --database "$ADMIN_DB" --copy-out "$COPY_FILE" \
+	--count "$RECORDS" --devices "$DEVICES" "${MIX[@]}" \
+	>"$GRIDWALL_VAR/copyout.out" 2>"$GRIDWALL_VAR/copyout.err" || die "fieldsim day --copy-out failed"
+ROWS=$(wc -l <"$COPY_FILE")
+[ "$ROWS" -gt 0 ] || die "no rows to COPY"
+sql "CHECKPOINT" >/dev/null
+say "COPY of $ROWS rows ($(du -h "$COPY_FILE" | cut -f1)) in one transaction"
+t=$EPOCHREALTIME
+psql -X -q -v ON_ERROR_STOP=1 "$ADMIN_DB" \
+	-c "COPY screenings ($COLUMNS) FROM STDIN" <"$COPY_FILE" || die "COPY failed"
+t1=$EPOCHREALTIME
+COPY_S=$(since "$t1" "$t")
+COPY_SECS=$(awk -v a="$t" -v b="$t1" 'BEGIN { printf "%.6f", b - a }')
+COPIED=$(sql "SELECT count(*) FROM screenings")
+[ "$COPIED" = "$ROWS" ] || die "COPY stored $COPIED rows of $ROWS"
+COPY_RPS=$(awk -v n="$ROWS" -v s="$COPY_SECS" 'BEGIN { printf "%.0f", n / s }')
+say "COPY: $ROWS rows in $COPY_S s = $COPY_RPS rows/s"
+reset_table
+
+# 2. Throughput: as fast as ingestd acknowledges.
+start_ingestd
+say "ingest: $RECORDS records from $DEVICES devices, batch $BATCH, $INFLIGHT in flight, unpaced (at most ${MAX_S} s)"
+day throughput --rate 0 --count "$RECORDS" --duration "$MAX_S" --quiet
+TPUT_LINE=$LINE
+TPUT_CPU=$SIM_CPU
+stop_ingestd
+ACKED=$(($(field accepted "$TPUT_LINE") + $(field duplicate "$TPUT_LINE")))
+TPUT_S=$(field elapsed_s "$TPUT_LINE")
+INGEST_RPS=$(awk -v n="$ACKED" -v s="$TPUT_S" 'BEGIN { printf "%.0f", (s > 0 ? n / s : 0) }')
+STORED=$(sql "SELECT count(*) FROM screenings")
+say "ingest: $ACKED acknowledged in $TPUT_S s = $INGEST_RPS records/s ($STORED rows stored)"
+reset_table
+
+# 3. Latency at a fixed offered rate.
+start_ingestd
+say "latency: $RATE records/s offered for $LATENCY_S s"
+day latency --rate "$RATE" --duration "$LATENCY_S" --count $((RATE * LATENCY_S * 2)) --quiet
+LAT_LINE=$LINE
+LAT_CPU=$SIM_CPU
+stop_ingestd
+OFFERED=$(awk -v n="$(field sent "$LAT_LINE")" -v s="$LATENCY_S" 'BEGIN { printf "%.0f", n / s }')
+P50=$(field p50_ack_ms "$LAT_LINE")
+P99=$(field p99_ack_ms "$LAT_LINE")
+PMAX=$(field max_ack_ms "$LAT_LINE")
+say "latency: offered $OFFERED records/s achieved; p50 $P50 ms, p99 $P99 ms, max $PMAX ms"
+
+RATIO=$(awk -v a="$INGEST_RPS" -v b="$COPY_RPS" 'BEGIN { printf "%.3f", (b > 0 ? a / b : 0) }')
+RSS_MB=$(awk -v k="${PEAK_KB:-0}" 'BEGIN { printf "%.1f", k / 1024 }')
+verdict() { [ "$1" = 1 ] && echo "met" || echo "NOT met"; }
+RATIO_OK=$(awk -v r="$RATIO" 'BEGIN { print (r >= 0.6) }')
+P99_OK=$(awk -v p="$P99" -v o="$OFFERED" -v r="$RATE" 'BEGIN { print (p < 20 && o >= 0.95 * r) }')
+
+echo
+echo "ingest benchmark: $(nproc) cores, $PERSONS persons, $DEVICES devices, batch $BATCH, $INFLIGHT in flight per device"
+printf '  %-18s %s\n' \
+	"COPY baseline" "copy_rps = $COPY_RPS ($ROWS rows in $COPY_S s, one transaction)" \
+	"ingest, unpaced" "ingest_rps = $INGEST_RPS ($ACKED acknowledged in $TPUT_S s)" \
+	"ratio" "$RATIO of COPY (target >= 0.6: $(verdict "$RATIO_OK"))" \
+	"push-to-ack" "p50 $P50 ms, p99 $P99 ms, max $PMAX ms at $RATE/s offered, $OFFERED/s achieved" \
+	"" "(target p99 < 20 ms at the full rate: $(verdict "$P99_OK"))" \
+	"ingestd peak RSS" "$RSS_MB MB (VmHWM over both ingest phases)" \
+	"fieldsim CPU" "$TPUT_CPU s in the unpaced phase, $LAT_CPU s in the paced one (it shares the cores)" \
+	"throughput phase" "$(sed 's/^fieldsim: //' <<<"$TPUT_LINE")" \
+	"latency phase" "$(sed 's/^fieldsim: //' <<<"$LAT_LINE")" \
+	"whole run" "$(since) s"
+echo
+echo "RESULT ingest_rps=$INGEST_RPS copy_rps=$COPY_RPS ratio=$RATIO p99_ack_ms=$P99 rss_mb=$RSS_MB"
