@@ -141,15 +141,10 @@ s_lost(struct db *db)
 		uv_timer_start(&db->timer, s_retry_cb, (uint64_t)db->retry_ms, 0);
 }
 
-PGresult *
-db_query(struct db *db, const char *what, ExecStatusType expect,
-         const char *sql, int nparams, const char *const *params)
+/* Keeps a result of the expected status; otherwise logs, notes the SQLSTATE, drops a broken connection. */
+static PGresult *
+s_checked(struct db *db, PGresult *res, ExecStatusType expect, const char *what)
 {
-	PGresult *res;
-
-	if (db->conn == NULL)
-		return NULL;
-	res = PQexecParams(db->conn, sql, nparams, NULL, params, NULL, NULL, 0);
 	if (res != NULL && PQresultStatus(res) == expect)
 		return res;
 	snprintf(db->sqlstate, sizeof(db->sqlstate), "%s",
@@ -159,6 +154,38 @@ db_query(struct db *db, const char *what, ExecStatusType expect,
 	if (PQstatus(db->conn) == CONNECTION_BAD)
 		s_lost(db);
 	return NULL;
+}
+
+PGresult *
+db_query(struct db *db, const char *what, ExecStatusType expect,
+         const char *sql, int nparams, const char *const *params)
+{
+	if (db->conn == NULL)
+		return NULL;
+	return s_checked(db, PQexecParams(db->conn, sql, nparams, NULL, params, NULL, NULL, 0),
+	                 expect, what);
+}
+
+bool
+db_prepare(struct db *db, const char *name, const char *sql)
+{
+	PGresult *res;
+
+	if (db->conn == NULL)
+		return false;
+	res = s_checked(db, PQprepare(db->conn, name, sql, 0, NULL), PGRES_COMMAND_OK, name);
+	PQclear(res);
+	return res != NULL;
+}
+
+PGresult *
+db_query_prepared(struct db *db, const char *what, ExecStatusType expect,
+                  const char *name, int nparams, const char *const *params)
+{
+	if (db->conn == NULL)
+		return NULL;
+	return s_checked(db, PQexecPrepared(db->conn, name, nparams, params, NULL, NULL, 0),
+	                 expect, what);
 }
 
 bool

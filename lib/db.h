@@ -35,6 +35,14 @@ unsigned long db_reconnects(const struct db *db);
  */
 PGresult *db_query(struct db *db, const char *what, ExecStatusType expect,
                    const char *sql, int nparams, const char *const *params);
+/*
+ * Prepares a named statement on the current connection (prepare again after
+ * every reconnect, from the daemon's db_up); true on success.
+ */
+bool db_prepare(struct db *db, const char *name, const char *sql);
+/* Runs a prepared statement; like db_query otherwise. */
+PGresult *db_query_prepared(struct db *db, const char *what, ExecStatusType expect,
+                            const char *name, int nparams, const char *const *params);
 /* A statement with no result rows (BEGIN, COMMIT, UPDATE...); true on success. */
 bool db_command(struct db *db, const char *what, const char *sql, int nparams,
                 const char *const *params);

@@ -31,24 +31,18 @@ static const char SQL_LOCK[] = "SELECT pg_advisory_xact_lock(" INGEST_LOCK_KEY "
 
 static const char SQL_COPY[] = "COPY incoming FROM STDIN (FORMAT binary)";
 
-/* Households named by records and not yet in their grid become floating households. */
-static const char SQL_HOUSEHOLDS[] =
+/*
+ * Households named by records of persons without a document, and not yet in
+ * their grid, become floating households first: matching those persons
+ * needs the household's id. Everyone else's new households are created by
+ * the main statement.
+ */
+static const char SQL_HOUSEHOLDS_UNDOCUMENTED[] =
 	"INSERT INTO households (code, grid_code, kind) "
 	"SELECT DISTINCT i.household_code, i.grid_code, 'floating' FROM incoming i "
-	"WHERE i.household_code IS NOT NULL AND NOT EXISTS ("
+	"WHERE i.id_type = 'none' AND i.household_code IS NOT NULL AND NOT EXISTS ("
 	"  SELECT 1 FROM households h WHERE h.grid_code = i.grid_code AND h.code = i.household_code) "
 	"ON CONFLICT (grid_code, code) DO NOTHING";
-
-/* A document not in the registry opens a new file, flagged as a new resident. */
-static const char SQL_PERSONS_BY_DOCUMENT[] =
-	"INSERT INTO persons (id_type, id_number, name, phone, sex, birth_date, household_id, new_resident) "
-	"SELECT DISTINCT ON (i.id_type, i.id_number) i.id_type, i.id_number, i.name, i.phone, i.sex, "
-	"       i.birth_date::date, h.id, true "
-	"FROM incoming i LEFT JOIN households h ON h.grid_code = i.grid_code AND h.code = i.household_code "
-	"WHERE i.id_type <> 'none' AND NOT EXISTS ("
-	"  SELECT 1 FROM persons p WHERE p.id_type = i.id_type AND p.id_number = i.id_number) "
-	"ORDER BY i.id_type, i.id_number, i.seq "
-	"ON CONFLICT (id_type, id_number) DO NOTHING";
 
 /*
  * Without a document a person is matched by name, phone and household; a
@@ -68,53 +62,81 @@ static const char SQL_PERSONS_BY_NAME[] =
 	"INSERT INTO person_duplicates (person_id, candidate_id, reason) "
 	"SELECT c.id, p.id, CASE WHEN p.phone = c.phone THEN 'same name and phone' "
 	"                        ELSE 'same name and household' END "
-	"FROM created c JOIN ("
-	"  SELECT id, name, phone, household_id FROM persons "
-	"  UNION ALL SELECT id, name, phone, household_id FROM created) p "
-	"  ON p.name = c.name AND p.id < c.id "
-	"  AND (p.phone = c.phone OR p.household_id = c.household_id) "
+	"FROM created c CROSS JOIN LATERAL ("
+	"  SELECT id, phone FROM persons WHERE name = c.name AND id < c.id "
+	"    AND (phone = c.phone OR household_id = c.household_id) "
+	"  UNION ALL "
+	"  SELECT id, phone FROM created o WHERE o.name = c.name AND o.id < c.id "
+	"    AND (o.phone = c.phone OR o.household_id = c.household_id)) p "
 	"ON CONFLICT DO NOTHING";
 
 /*
- * The screenings themselves, once per client_uuid (the first of a batch
- * wins, an earlier one makes it a duplicate), then one row per record:
- * seq, accepted?, server id, person, household, received_at.
+ * Everything else in one statement, each record looked up once:
+ *   firsts    one row per client_uuid (the first of the group wins);
+ *   resolved  the new ones (not stored before), with their household and
+ *             person on file, if any;
+ *   newh      households not yet in their grid, created floating;
+ *   newp      documents not on file: new files, flagged new residents;
+ *   ins       the screenings;
+ *   reviews   names and birth dates that disagree with the file.
+ * It returns one row per record: seq, accepted?, server id, person,
+ * household, received_at (a duplicate gets the original's id).
  */
 static const char SQL_SCREENINGS[] =
 	"WITH firsts AS ("
 	"  SELECT DISTINCT ON (client_uuid) * FROM incoming ORDER BY client_uuid, seq"
+	"), resolved AS ("
+	"  SELECT i.*, h.id AS hid, p.id AS pid, p.name AS pname, p.birth_date AS pbirth "
+	"  FROM firsts i "
+	"  LEFT JOIN households h ON h.grid_code = i.grid_code AND h.code = i.household_code "
+	"  LEFT JOIN LATERAL ("
+	"    SELECT p.id, p.name, p.birth_date FROM persons p WHERE i.id_type <> 'none' "
+	"      AND p.id_type = i.id_type AND p.id_number = i.id_number "
+	"    UNION ALL "
+	"    SELECT p.id, p.name, p.birth_date FROM persons p WHERE i.id_type = 'none' "
+	"      AND p.id_type = 'none' AND p.name = i.name AND p.phone IS NOT DISTINCT FROM i.phone "
+	"      AND p.household_id IS NOT DISTINCT FROM h.id "
+	"    LIMIT 1) p ON true "
+	"  WHERE NOT EXISTS (SELECT 1 FROM screenings s WHERE s.client_uuid = i.client_uuid::uuid)"
+	"), newh AS ("
+	"  INSERT INTO households (code, grid_code, kind) "
+	"  SELECT DISTINCT household_code, grid_code, 'floating' FROM resolved "
+	"  WHERE hid IS NULL AND household_code IS NOT NULL "
+	"  ON CONFLICT (grid_code, code) DO NOTHING "
+	"  RETURNING id, grid_code, code"
+	"), newp AS ("
+	"  INSERT INTO persons (id_type, id_number, name, phone, sex, birth_date, household_id, new_resident) "
+	"  SELECT DISTINCT ON (r.id_type, r.id_number) r.id_type, r.id_number, r.name, r.phone, r.sex, "
+	"         r.birth_date::date, coalesce(r.hid, nh.id), true "
+	"  FROM resolved r LEFT JOIN newh nh ON nh.grid_code = r.grid_code AND nh.code = r.household_code "
+	"  WHERE r.pid IS NULL AND r.id_type <> 'none' "
+	"  ORDER BY r.id_type, r.id_number, r.seq "
+	"  ON CONFLICT (id_type, id_number) DO NOTHING "
+	"  RETURNING id, id_type, id_number"
 	"), ins AS ("
 	"  INSERT INTO screenings (client_uuid, device_id, worker_id, team_id, channel, screened_at, "
 	"    grid_code, household_id, person_id, temperature, symptoms, origin_region, departed_on, "
 	"    arrived_on, contact, note) "
-	"  SELECT i.client_uuid::uuid, i.device_id, i.worker_id, i.team_id, i.channel, "
-	"    to_timestamp(i.screened_at::bigint), i.grid_code, h.id, p.id, i.temperature::numeric / 10, "
-	"    string_to_array(coalesce(i.symptoms, ''), ','), i.origin_region, i.departed_on::date, "
-	"    i.arrived_on::date, i.contact, i.note "
-	"  FROM firsts i "
-	"  LEFT JOIN households h ON h.grid_code = i.grid_code AND h.code = i.household_code "
-	"  CROSS JOIN LATERAL ("
-	"    SELECT p.id FROM persons p WHERE i.id_type <> 'none' "
-	"      AND p.id_type = i.id_type AND p.id_number = i.id_number "
-	"    UNION ALL "
-	"    SELECT p.id FROM persons p WHERE i.id_type = 'none' AND p.id_type = 'none' "
-	"      AND p.name = i.name AND p.phone IS NOT DISTINCT FROM i.phone "
-	"      AND p.household_id IS NOT DISTINCT FROM h.id "
-	"    LIMIT 1) p "
-	"  WHERE NOT EXISTS (SELECT 1 FROM screenings s WHERE s.client_uuid = i.client_uuid::uuid) "
-	"  ORDER BY i.seq "
+	"  SELECT r.client_uuid::uuid, r.device_id, r.worker_id, r.team_id, r.channel, "
+	"    to_timestamp(r.screened_at::bigint), r.grid_code, coalesce(r.hid, nh.id), "
+	"    coalesce(r.pid, np.id), r.temperature::numeric / 10, "
+	"    string_to_array(coalesce(r.symptoms, ''), ','), r.origin_region, r.departed_on::date, "
+	"    r.arrived_on::date, r.contact, r.note "
+	"  FROM resolved r "
+	"  LEFT JOIN newh nh ON nh.grid_code = r.grid_code AND nh.code = r.household_code "
+	"  LEFT JOIN newp np ON np.id_type = r.id_type AND np.id_number = r.id_number "
+	"  WHERE coalesce(r.pid, np.id) IS NOT NULL "
+	"  ORDER BY r.seq "
 	"  ON CONFLICT (client_uuid) DO NOTHING "
 	"  RETURNING id, client_uuid, person_id, household_id, "
 	"            extract(epoch FROM received_at)::bigint AS received"
 	"), reviews AS ("
 	"  INSERT INTO person_reviews (screening_id, person_id, field, registry_value, record_value) "
-	"  SELECT ins.id, ins.person_id, 'name', p.name, i.name "
-	"  FROM ins JOIN firsts i ON i.client_uuid::uuid = ins.client_uuid "
-	"  JOIN persons p ON p.id = ins.person_id WHERE p.name <> i.name "
-	"  UNION ALL "
-	"  SELECT ins.id, ins.person_id, 'birth_date', p.birth_date::text, i.birth_date "
-	"  FROM ins JOIN firsts i ON i.client_uuid::uuid = ins.client_uuid "
-	"  JOIN persons p ON p.id = ins.person_id WHERE p.birth_date <> i.birth_date::date"
+	"  SELECT ins.id, ins.person_id, v.field, v.registry, v.record "
+	"  FROM ins JOIN resolved r ON r.client_uuid::uuid = ins.client_uuid "
+	"  CROSS JOIN LATERAL (VALUES ('name', r.pname, r.name), "
+	"                             ('birth_date', r.pbirth::text, r.birth_date)) v (field, registry, record) "
+	"  WHERE r.pid IS NOT NULL AND v.registry <> v.record"
 	") "
 	"SELECT i.seq, ins.id IS NOT NULL AND f.seq = i.seq, coalesce(ins.id, s.id), "
 	"       ins.person_id, ins.household_id, ins.received "
@@ -123,20 +145,27 @@ static const char SQL_SCREENINGS[] =
 	"LEFT JOIN screenings s ON ins.id IS NULL AND s.client_uuid = i.client_uuid::uuid "
 	"ORDER BY i.seq";
 
-/* The statements of a group, in order, after the COPY. */
+/*
+ * The statements of a group after the COPY, in order. They are planned at
+ * every use on purpose: a plan prepared once would stay the one made for
+ * the table sizes of that moment (an empty table after a restore or on the
+ * first day), and probing millions of rows with it is ruinous.
+ */
 static const struct {
-	const char *what;
+	const char *name;
 	const char *sql;
 } group_steps[] = {
-	{ "create floating households", SQL_HOUSEHOLDS },
-	{ "open new person files", SQL_PERSONS_BY_DOCUMENT },
+	{ "create households of persons without a document", SQL_HOUSEHOLDS_UNDOCUMENTED },
 	{ "match persons without a document", SQL_PERSONS_BY_NAME },
 };
+#define NSTEPS (sizeof(group_steps) / sizeof(group_steps[0]))
+#define STMT_LOCK "take the ingest lock"
 
 bool
 store_prepare(struct db *db)
 {
-	return db_command(db, "create the incoming table", SQL_INCOMING, 0, NULL);
+	return db_command(db, "create the incoming table", SQL_INCOMING, 0, NULL) &&
+	       db_prepare(db, STMT_LOCK, SQL_LOCK);
 }
 
 /* A non-empty string or NULL. */
@@ -193,17 +222,32 @@ s_copy_record(struct pgcopy *c, int32_t seq, const Gridwall__V1__ScreeningRecord
 	pgcopy_text(c, s_opt(r->note));
 }
 
-/* Encodes every valid record of the group; seq counts them in group order. */
+/* Whether a record names no identity document. */
 static bool
-s_encode(struct pgcopy *c, struct submission *head)
+s_undocumented(const Gridwall__V1__ScreeningRecord *r)
+{
+	return r->id_type == GRIDWALL__V1__ID_TYPE__ID_NONE;
+}
+
+/*
+ * Encodes every valid record of the group; seq counts them in group order.
+ * *undocumented tells whether any names no document.
+ */
+static bool
+s_encode(struct pgcopy *c, struct submission *head, bool *undocumented)
 {
 	int32_t seq = 0;
 
+	*undocumented = false;
 	pgcopy_begin(c);
-	for (struct submission *sub = head; sub != NULL; sub = sub->next)
-		for (size_t i = 0; i < sub->n; i++)
-			if (sub->verr[i].code == NULL)
-				s_copy_record(c, seq++, sub->recs[i]);
+	for (struct submission *sub = head; sub != NULL; sub = sub->next) {
+		for (size_t i = 0; i < sub->n; i++) {
+			if (sub->verr[i].code != NULL)
+				continue;
+			s_copy_record(c, seq++, sub->recs[i]);
+			*undocumented |= s_undocumented(sub->recs[i]);
+		}
+	}
 	return pgcopy_end(c);
 }
 
@@ -291,26 +335,30 @@ s_begin(struct db *db)
 
 	if (!db_command(db, "begin", "BEGIN", 0, NULL))
 		return false;
-	res = db_query(db, "take the ingest lock", PGRES_TUPLES_OK, SQL_LOCK, 0, NULL);
+	res = db_query_prepared(db, STMT_LOCK, PGRES_TUPLES_OK, STMT_LOCK, 0, NULL);
 	PQclear(res);
 	return res != NULL;
 }
 
-/* COPYs the encoded rows and runs every step; the per-record result rows, or NULL. */
+/*
+ * COPYs the encoded rows and runs the steps (those for persons without a
+ * document only when there are some); the per-record result rows, or NULL.
+ */
 static PGresult *
-s_run(struct db *db, const struct pgcopy *c)
+s_run(struct db *db, const struct pgcopy *c, bool undocumented)
 {
 	if (!s_copy(db, c))
 		return NULL;
-	for (size_t i = 0; i < sizeof(group_steps) / sizeof(group_steps[0]); i++)
-		if (!db_command(db, group_steps[i].what, group_steps[i].sql, 0, NULL))
+	for (size_t i = 0; undocumented && i < NSTEPS; i++) {
+		if (!db_command(db, group_steps[i].name, group_steps[i].sql, 0, NULL))
 			return NULL;
+	}
 	return db_query(db, "store screenings", PGRES_TUPLES_OK, SQL_SCREENINGS, 0, NULL);
 }
 
 /* The whole group at once; -1 on failure, with *data_error telling why. */
 static int
-s_store_set(struct ingestd *in, struct submission *head, bool *data_error)
+s_store_set(struct ingestd *in, struct submission *head, bool undocumented, bool *data_error)
 {
 	struct db *db = in->daemon->db;
 	PGresult *res = NULL;
@@ -318,7 +366,7 @@ s_store_set(struct ingestd *in, struct submission *head, bool *data_error)
 	*data_error = false;
 	if (!s_begin(db))
 		return -1;
-	res = s_run(db, &in->copy);
+	res = s_run(db, &in->copy, undocumented);
 	if (res == NULL || !s_distribute(res, head))
 		goto fail;
 	PQclear(res);
@@ -347,7 +395,7 @@ s_store_isolated(struct ingestd *in, const Gridwall__V1__ScreeningRecord *rec, s
 	s_copy_record(&in->copy, 0, rec);
 	if (!pgcopy_end(&in->copy))
 		return -1;
-	res = s_run(db, &in->copy);
+	res = s_run(db, &in->copy, s_undocumented(rec));
 	if (res != NULL && PQntuples(res) == 1) {
 		s_take_row(res, 0, st);
 		PQclear(res);
@@ -386,13 +434,13 @@ fail:
 int
 store_group(struct ingestd *in, struct submission *head)
 {
-	bool data_error;
+	bool data_error, undocumented;
 
-	if (!s_encode(&in->copy, head)) {
+	if (!s_encode(&in->copy, head, &undocumented)) {
 		log_error("store: out of memory encoding a group");
 		return -1;
 	}
-	if (s_store_set(in, head, &data_error) == 0)
+	if (s_store_set(in, head, undocumented, &data_error) == 0)
 		return 0;
 	if (!data_error)
 		return -1;

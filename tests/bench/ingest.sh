@@ -21,6 +21,11 @@
 #   BENCH_BATCH [50]         records per batch
 #   BENCH_INFLIGHT [2]       batches outstanding per device
 #   BENCH_RATE [5000]        offered rate of the latency phase, records/s
+#   BENCH_LATENCY_BATCH [1]  records per batch in the latency phase: a field
+#                            app pushes each record as it is screened (with
+#                            batches of 50 filling at 25 records/s per device,
+#                            all devices would send in lock-step bursts and
+#                            the figure would measure the generator)
 #   BENCH_LATENCY_S [20]     length of the latency phase
 #   BENCH_MAX_S [40]         the throughput phase stops generating after this
 #                            and waits for what is in flight (its rate stays
@@ -37,6 +42,7 @@ DEVICES=${BENCH_DEVICES:-200}
 BATCH=${BENCH_BATCH:-50}
 INFLIGHT=${BENCH_INFLIGHT:-2}
 RATE=${BENCH_RATE:-5000}
+LATENCY_BATCH=${BENCH_LATENCY_BATCH:-1}
 LATENCY_S=${BENCH_LATENCY_S:-20}
 MAX_S=${BENCH_MAX_S:-40}
 # A reply later than this is resent (Lazy Pirate) and the resends would load
@@ -199,8 +205,9 @@ reset_table
 
 # 3. Latency at a fixed offered rate.
 start_ingestd
-say "latency: $RATE records/s offered for $LATENCY_S s"
-day latency --rate "$RATE" --duration "$LATENCY_S" --count $((RATE * LATENCY_S * 2)) --quiet
+say "latency: $RATE records/s offered for $LATENCY_S s, batches of $LATENCY_BATCH"
+day latency --rate "$RATE" --duration "$LATENCY_S" --count $((RATE * LATENCY_S * 2)) \
+	--batch "$LATENCY_BATCH" --inflight 4 --linger-ms 50 --quiet
 LAT_LINE=$LINE
 LAT_CPU=$SIM_CPU
 stop_ingestd
