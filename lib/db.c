@@ -167,6 +167,31 @@ db_query(struct db *db, const char *what, ExecStatusType expect,
 }
 
 bool
+db_script(struct db *db, const char *what, const char *sql)
+{
+	PGresult *res;
+	bool ok = true;
+
+	if (db->conn == NULL)
+		return false;
+	if (!PQsendQuery(db->conn, sql)) {
+		s_checked(db, NULL, PGRES_COMMAND_OK, what);
+		return false;
+	}
+	while ((res = PQgetResult(db->conn)) != NULL) {
+		ExecStatusType st = PQresultStatus(res);
+
+		if (ok && st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+			s_checked(db, res, PGRES_COMMAND_OK, what);
+			ok = false;
+		} else {
+			PQclear(res);
+		}
+	}
+	return ok;
+}
+
+bool
 db_prepare(struct db *db, const char *name, const char *sql)
 {
 	PGresult *res;

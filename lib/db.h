@@ -43,6 +43,11 @@ bool db_prepare(struct db *db, const char *name, const char *sql);
 /* Runs a prepared statement; like db_query otherwise. */
 PGresult *db_query_prepared(struct db *db, const char *what, ExecStatusType expect,
                             const char *name, int nparams, const char *const *params);
+/*
+ * Runs several statements without parameters in one round trip (the simple
+ * query protocol), e.g. "BEGIN; SELECT ..."; true if every one succeeded.
+ */
+bool db_script(struct db *db, const char *what, const char *sql);
 /* A statement with no result rows (BEGIN, COMMIT, UPDATE...); true on success. */
 bool db_command(struct db *db, const char *what, const char *sql, int nparams,
                 const char *const *params);

@@ -27,7 +27,8 @@ static const char SQL_INCOMING[] =
 	"  symptoms text, origin_region text, departed_on text, arrived_on text, contact text,"
 	"  note text) ON COMMIT DELETE ROWS";
 
-static const char SQL_LOCK[] = "SELECT pg_advisory_xact_lock(" INGEST_LOCK_KEY ")";
+/* Opens a group's transaction under the lock that serialises screening writers. */
+static const char SQL_BEGIN[] = "BEGIN; SELECT pg_advisory_xact_lock(" INGEST_LOCK_KEY ")";
 
 static const char SQL_COPY[] = "COPY incoming FROM STDIN (FORMAT binary)";
 
@@ -133,10 +134,12 @@ static const char SQL_SCREENINGS[] =
 	"), reviews AS ("
 	"  INSERT INTO person_reviews (screening_id, person_id, field, registry_value, record_value) "
 	"  SELECT ins.id, ins.person_id, v.field, v.registry, v.record "
-	"  FROM ins JOIN resolved r ON r.client_uuid::uuid = ins.client_uuid "
+	"  FROM (SELECT * FROM resolved WHERE pid IS NOT NULL "
+	"        AND (pname <> name OR pbirth <> birth_date::date)) r "
+	"  JOIN ins ON ins.client_uuid = r.client_uuid::uuid "
 	"  CROSS JOIN LATERAL (VALUES ('name', r.pname, r.name), "
 	"                             ('birth_date', r.pbirth::text, r.birth_date)) v (field, registry, record) "
-	"  WHERE r.pid IS NOT NULL AND v.registry <> v.record"
+	"  WHERE v.registry <> v.record"
 	") "
 	"SELECT i.seq, ins.id IS NOT NULL AND f.seq = i.seq, coalesce(ins.id, s.id), "
 	"       ins.person_id, ins.household_id, ins.received "
@@ -159,13 +162,11 @@ static const struct {
 	{ "match persons without a document", SQL_PERSONS_BY_NAME },
 };
 #define NSTEPS (sizeof(group_steps) / sizeof(group_steps[0]))
-#define STMT_LOCK "take the ingest lock"
 
 bool
 store_prepare(struct db *db)
 {
-	return db_command(db, "create the incoming table", SQL_INCOMING, 0, NULL) &&
-	       db_prepare(db, STMT_LOCK, SQL_LOCK);
+	return db_command(db, "create the incoming table", SQL_INCOMING, 0, NULL);
 }
 
 /* A non-empty string or NULL. */
@@ -327,17 +328,11 @@ s_data_error(struct db *db)
 	return db_conn(db) != NULL && (strncmp(state, "22", 2) == 0 || strncmp(state, "23", 2) == 0);
 }
 
-/* Opens the group's transaction under the ingest lock. */
+/* Opens the group's transaction under the ingest lock, in one round trip. */
 static bool
 s_begin(struct db *db)
 {
-	PGresult *res;
-
-	if (!db_command(db, "begin", "BEGIN", 0, NULL))
-		return false;
-	res = db_query_prepared(db, STMT_LOCK, PGRES_TUPLES_OK, STMT_LOCK, 0, NULL);
-	PQclear(res);
-	return res != NULL;
+	return db_script(db, "begin under the ingest lock", SQL_BEGIN);
 }
 
 /*
