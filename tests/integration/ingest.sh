@@ -14,6 +14,8 @@ pick_ports
 start_cluster
 sql "$(cat "$ROOT/tests/integration/fixture.sql")" >/dev/null
 INGEST_EXTRA="max_batch_records = 30
+max_inflight_records = 25
+max_message_bytes = 65536
 http_max_body_bytes = 65536"
 write_config
 start_daemon ingestd
@@ -97,6 +99,26 @@ check "rejections counted by code" 1 \
 check "accepted counter" "gridwall_ingest_accepted_total 3" \
 	"$(grep '^gridwall_ingest_accepted_total' "$GRIDWALL_VAR/metrics.txt")"
 check "commit latency histogram" 1 "$(grep -c '^gridwall_ingest_commit_ms_count' "$GRIDWALL_VAR/metrics.txt")"
+
+echo "# hostile frames on the device socket"
+ZMQ_URL=tcp://127.0.0.1:$((BASE + 1))
+printf '\022\377\377\377\377\017\001' >"$GRIDWALL_VAR/garbage.bin"
+check "an undecodable frame is refused with a reason" "BAD_REQUEST cannot decode SubmitRequest (7 bytes)" \
+	"$("$BUILD/tests/zsend" "$ZMQ_URL" - "$GRIDWALL_VAR/garbage.bin")"
+check "a message of the wrong shape is refused" "BAD_REQUEST expected [empty frame][SubmitRequest], got 4 frames" \
+	"$("$BUILD/tests/zsend" "$ZMQ_URL" - "$GRIDWALL_VAR/garbage.bin" "$GRIDWALL_VAR/garbage.bin")"
+head -c 100000 /dev/urandom >"$GRIDWALL_VAR/huge.bin"
+check "a frame over max_message_bytes is dropped by ZeroMQ, unanswered" "no reply" \
+	"$("$BUILD/tests/zsend" "$ZMQ_URL" - "$GRIDWALL_VAR/huge.bin")"
+{ for i in $(seq 601 631); do rec "$i" '{}'; done; } >"$GRIDWALL_VAR/many.jsonl"
+check "a batch over max_batch_records is refused whole, every record told why" "31 BAD_REQUEST" \
+	"$("$BUILD/gridctl" push --endpoint "$ZMQ_URL" --batch 40 "$GRIDWALL_VAR/many.jsonl" 2>/dev/null | jq -r .code | sort | uniq -c | awk '{print $1, $2}')"
+check "ingestd still serves after all that" ok "$(curl -s "$URL/healthz" | jq -r .status)"
+{ for i in $(seq 701 728); do rec "$i" '{}'; done; } | jq -cs . >"$GRIDWALL_VAR/inflight.json"
+check "more records than max_inflight_records: 503 with Retry-After, nothing stored" "503 1 0" \
+	"$(curl -s -D "$GRIDWALL_VAR/h.txt" -o /dev/null -w '%{http_code}' -X POST --data-binary @"$GRIDWALL_VAR/inflight.json" "$URL/v1/screenings") $(grep -ci '^retry-after: 1' "$GRIDWALL_VAR/h.txt") $(sql "SELECT count(*) FROM screenings WHERE client_uuid = '$(uuid 701)'")"
+check "bad requests counted" "gridwall_ingest_bad_requests_total 3" \
+	"$(curl -s "$URL/metrics" | grep '^gridwall_ingest_bad_requests_total')"
 
 echo "# duplicates across a restart"
 { rec 401 '{}'; rec 402 '{"id_number": "44060519781120003X", "name": "黄伟"}'; } | jq -cs . >"$GRIDWALL_VAR/two.json"
