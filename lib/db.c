@@ -11,6 +11,7 @@
 #include "log.h"
 
 #define DB_RETRY_MIN_MS 100
+#define DB_MAX_PARAMS 64
 
 struct db {
 	uv_loop_t *loop;
@@ -163,6 +164,20 @@ db_query(struct db *db, const char *what, ExecStatusType expect,
 	if (db->conn == NULL)
 		return NULL;
 	return s_checked(db, PQexecParams(db->conn, sql, nparams, NULL, params, NULL, NULL, 0),
+	                 expect, what);
+}
+
+PGresult *
+db_query_binary(struct db *db, const char *what, ExecStatusType expect, const char *sql,
+                int nparams, const char *const *values, const int *lengths)
+{
+	int formats[DB_MAX_PARAMS];
+
+	if (db->conn == NULL || nparams > DB_MAX_PARAMS)
+		return NULL;
+	for (int i = 0; i < nparams; i++)
+		formats[i] = 1;
+	return s_checked(db, PQexecParams(db->conn, sql, nparams, NULL, values, lengths, formats, 0),
 	                 expect, what);
 }
 

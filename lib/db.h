@@ -36,6 +36,13 @@ unsigned long db_reconnects(const struct db *db);
 PGresult *db_query(struct db *db, const char *what, ExecStatusType expect,
                    const char *sql, int nparams, const char *const *params);
 /*
+ * Runs a statement whose parameters are in binary format (lengths given),
+ * e.g. arrays built with pgarray; like db_query otherwise.
+ */
+PGresult *db_query_binary(struct db *db, const char *what, ExecStatusType expect, const char *sql,
+                          int nparams, const char *const *values, const int *lengths);
+
+/*
  * Prepares a named statement on the current connection (prepare again after
  * every reconnect, from the daemon's db_up); true on success.
  */

@@ -199,7 +199,7 @@ group_submit(struct ingestd *in, struct submission *sub)
 		group_refuse(in, sub, retry, "ingestd is stopping");
 		return;
 	}
-	if (db_conn(in->daemon->db) == NULL || !in->store_ready || in->areas == NULL) {
+	if (db_conn(in->daemon->db) == NULL || in->areas == NULL) {
 		group_refuse(in, sub, retry, "database unavailable");
 		return;
 	}
@@ -376,5 +376,6 @@ group_close(struct ingestd *in)
 	group_flush(in);
 	uv_close((uv_handle_t *)&in->flush_check, NULL);
 	uv_close((uv_handle_t *)&in->wake, NULL);
-	pgcopy_free(&in->copy);
+	for (int i = 0; i < INCOMING_COLUMNS; i++)
+		pgarray_free(&in->cols[i]);
 }

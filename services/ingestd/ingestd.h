@@ -17,7 +17,7 @@
 #include "gridwall/v1/gridwall.pb-c.h"
 #include "http.h"
 #include "metrics.h"
-#include "pgcopy.h"
+#include "pgarray.h"
 #include "validate.h"
 #include "zap.h"
 
@@ -50,6 +50,9 @@ struct stored {
 };
 
 enum origin { ORIGIN_ZMQ, ORIGIN_HTTP };
+
+/* Columns of a group as store.c sends it: seq and the 21 record fields. */
+#define INCOMING_COLUMNS 22
 
 /* One request (a SubmitRequest, or one HTTP POST) on its way through a group. */
 struct submission {
@@ -96,13 +99,12 @@ struct ingestd {
 	struct http_server *http;
 	struct zap_handler *zap;       /* device allowlist when security = curve */
 	struct area_tree *areas;
-	bool store_ready;              /* session prepared on the current connection */
 	struct submission *head, *tail;/* the group being gathered */
 	size_t group_records;          /* valid records in it */
 	size_t inflight;               /* valid records accepted for storing, not yet answered */
 	uv_check_t flush_check;
 	uv_idle_t wake;                /* active while a group waits: the loop must not block */
-	struct pgcopy copy;
+	struct pgarray cols[INCOMING_COLUMNS];  /* a group's records, one array per column */
 	struct ingest_stats stats;
 };
 
@@ -125,8 +127,6 @@ void submission_free(struct submission *sub);
 void stats_count_rejected(struct ingest_stats *stats, const char *code);
 
 /* store.c: one transaction for a group. */
-/* Prepares the session (temporary table) after each (re)connect; false on failure. */
-bool store_prepare(struct db *db);
 /* Stores every valid record of the group; 0 once committed, -1 if nothing was. */
 int store_group(struct ingestd *in, struct submission *head);
 

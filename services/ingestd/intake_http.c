@@ -155,7 +155,7 @@ out:
 static void
 s_health(struct ingestd *in, struct http_response *resp)
 {
-	bool up = db_conn(in->daemon->db) != NULL && in->store_ready;
+	bool up = db_conn(in->daemon->db) != NULL && in->areas != NULL;
 
 	s_json(resp, up ? 200 : 503,
 	       json_pack("{s:s, s:s, s:I}", "status", up ? "ok" : "degraded", "database", up ? "up" : "down",

@@ -115,14 +115,13 @@ s_start_curve(struct ingestd *in, const struct ingest_config *cfg)
 	return 0;
 }
 
-/* The database is (back): prepare the session and load the area tree. */
+/* The database is (back): load the area tree. */
 static void
 s_db_up(struct daemon *d)
 {
 	struct ingestd *in = d->ctx;
 	struct area_tree *areas;
 
-	in->store_ready = store_prepare(d->db);
 	areas = registry_load_areas(d->db);
 	if (areas != NULL) {
 		area_tree_destroy(&in->areas);

@@ -1,13 +1,14 @@
 /*
  * The durable part of ingest: one transaction per group. The group's valid
- * records are COPYed (binary, nothing escaped) into a temporary table, then
- * a few set-based statements create missing households and persons, insert
- * the screenings, note registry mismatches, and return one row per record.
- * The transaction holds an advisory lock, so groups commit one after another
- * and screening ids become visible in increasing order (consumers keep a
- * plain watermark). If the database refuses the group as a whole for a data
- * error, the group is stored again record by record, each under a savepoint, so
- * that one bad record is rejected alone.
+ * records travel as 22 binary array parameters, one per column (nothing
+ * escaped), unnested into an "incoming" relation by the statements that
+ * create missing households and persons, insert the screenings, note
+ * registry mismatches, and return one row per record. The transaction
+ * holds an advisory lock, so groups commit one after another and screening
+ * ids become visible in increasing order (consumers keep a plain
+ * watermark). If the database refuses the group as a whole for a data
+ * error, the group is stored again record by record, each under a
+ * savepoint, so that one bad record is rejected alone.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -17,20 +18,19 @@
 #include "log.h"
 
 #define INGEST_LOCK_KEY "7701"
-#define INCOMING_FIELDS 22
-
-static const char SQL_INCOMING[] =
-	"CREATE TEMP TABLE IF NOT EXISTS incoming ("
-	"  seq int NOT NULL, client_uuid text, device_id text, worker_id text, team_id text,"
-	"  channel text, screened_at text, grid_code text, household_code text, id_type text,"
-	"  id_number text, name text, phone text, sex text, birth_date text, temperature text,"
-	"  symptoms text, origin_region text, departed_on text, arrived_on text, contact text,"
-	"  note text) ON COMMIT DELETE ROWS";
 
 /* Opens a group's transaction under the lock that serialises screening writers. */
 static const char SQL_BEGIN[] = "BEGIN; SELECT pg_advisory_xact_lock(" INGEST_LOCK_KEY ")";
 
-static const char SQL_COPY[] = "COPY incoming FROM STDIN (FORMAT binary)";
+/* The group as a relation: one array parameter per column, in this order. */
+#define INCOMING \
+	"incoming AS (SELECT * FROM unnest($1::int4[], $2::text[], $3::text[], $4::text[], " \
+	"  $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], " \
+	"  $12::text[], $13::text[], $14::text[], $15::text[], $16::text[], $17::text[], " \
+	"  $18::text[], $19::text[], $20::text[], $21::text[], $22::text[]) " \
+	"  AS t (seq, client_uuid, device_id, worker_id, team_id, channel, screened_at, grid_code, " \
+	"  household_code, id_type, id_number, name, phone, sex, birth_date, temperature, symptoms, " \
+	"  origin_region, departed_on, arrived_on, contact, note))"
 
 /*
  * Households named by records of persons without a document, and not yet in
@@ -39,6 +39,7 @@ static const char SQL_COPY[] = "COPY incoming FROM STDIN (FORMAT binary)";
  * the main statement.
  */
 static const char SQL_HOUSEHOLDS_UNDOCUMENTED[] =
+	"WITH " INCOMING " "
 	"INSERT INTO households (code, grid_code, kind) "
 	"SELECT DISTINCT i.household_code, i.grid_code, 'floating' FROM incoming i "
 	"WHERE i.id_type = 'none' AND i.household_code IS NOT NULL AND NOT EXISTS ("
@@ -51,7 +52,7 @@ static const char SQL_HOUSEHOLDS_UNDOCUMENTED[] =
  * phone or household is recorded as a possible duplicate for a later merge.
  */
 static const char SQL_PERSONS_BY_NAME[] =
-	"WITH created AS ("
+	"WITH " INCOMING ", created AS ("
 	"  INSERT INTO persons (id_type, name, phone, sex, birth_date, household_id, new_resident) "
 	"  SELECT DISTINCT ON (i.name, i.phone, h.id) 'none', i.name, i.phone, i.sex, i.birth_date::date, h.id, true "
 	"  FROM incoming i LEFT JOIN households h ON h.grid_code = i.grid_code AND h.code = i.household_code "
@@ -84,7 +85,7 @@ static const char SQL_PERSONS_BY_NAME[] =
  * household, received_at (a duplicate gets the original's id).
  */
 static const char SQL_SCREENINGS[] =
-	"WITH firsts AS ("
+	"WITH " INCOMING ", firsts AS ("
 	"  SELECT DISTINCT ON (client_uuid) * FROM incoming ORDER BY client_uuid, seq"
 	"), resolved AS ("
 	"  SELECT i.*, h.id AS hid, p.id AS pid, p.name AS pname, p.birth_date AS pbirth "
@@ -149,10 +150,10 @@ static const char SQL_SCREENINGS[] =
 	"ORDER BY i.seq";
 
 /*
- * The statements of a group after the COPY, in order. They are planned at
- * every use on purpose: a plan prepared once would stay the one made for
- * the table sizes of that moment (an empty table after a restore or on the
- * first day), and probing millions of rows with it is ruinous.
+ * The statements of a group, in order. They are planned at every use on
+ * purpose: a plan prepared once would stay the one made for the table
+ * sizes of that moment (an empty table after a restore or on the first
+ * day), and probing millions of rows with it is ruinous.
  */
 static const struct {
 	const char *name;
@@ -162,12 +163,6 @@ static const struct {
 	{ "match persons without a document", SQL_PERSONS_BY_NAME },
 };
 #define NSTEPS (sizeof(group_steps) / sizeof(group_steps[0]))
-
-bool
-store_prepare(struct db *db)
-{
-	return db_command(db, "create the incoming table", SQL_INCOMING, 0, NULL);
-}
 
 /* A non-empty string or NULL. */
 static const char *
@@ -188,39 +183,49 @@ s_symptoms(const Gridwall__V1__ScreeningRecord *r, char *buf, size_t len)
 		                         codec_symptom_name(r->symptoms[i]));
 }
 
-/* Adds one record to the COPY buffer as a row of the incoming table. */
+/* Starts the column arrays of a group. */
 static void
-s_copy_record(struct pgcopy *c, int32_t seq, const Gridwall__V1__ScreeningRecord *r)
+s_begin_columns(struct pgarray *cols)
+{
+	pgarray_begin(&cols[0], PGARRAY_INT4);
+	for (int i = 1; i < INCOMING_COLUMNS; i++)
+		pgarray_begin(&cols[i], PGARRAY_TEXT);
+}
+
+/* Appends one record to the column arrays, as a row of "incoming". */
+static void
+s_add_record(struct pgarray *cols, int32_t seq, const Gridwall__V1__ScreeningRecord *r)
 {
 	char screened[24], temp[16], symptoms[256];
 	bool documented = r->id_type != GRIDWALL__V1__ID_TYPE__ID_NONE;
+	const char *text[INCOMING_COLUMNS] = {
+		NULL, r->client_uuid, s_opt(r->device_id), s_opt(r->worker_id), s_opt(r->team_id),
+		codec_channel_name(r->channel), screened, r->grid_code, s_opt(r->household_code),
+		codec_id_type_name(r->id_type), documented ? r->id_number : NULL, r->name,
+		s_opt(r->phone), r->has_sex ? codec_sex_name(r->sex) : NULL, s_opt(r->birth_date),
+		r->has_temperature_tenths ? temp : NULL, symptoms, s_opt(r->origin_region),
+		s_opt(r->departed_on), s_opt(r->arrived_on),
+		codec_contact_name(r->has_contact ? r->contact : GRIDWALL__V1__CONTACT__NO_CONTACT),
+		s_opt(r->note),
+	};
 
 	snprintf(screened, sizeof(screened), "%lld", (long long)r->screened_at);
 	snprintf(temp, sizeof(temp), "%d", r->temperature_tenths);
 	s_symptoms(r, symptoms, sizeof(symptoms));
-	pgcopy_row(c, INCOMING_FIELDS);
-	pgcopy_int4(c, seq);
-	pgcopy_text(c, r->client_uuid);
-	pgcopy_text(c, s_opt(r->device_id));
-	pgcopy_text(c, s_opt(r->worker_id));
-	pgcopy_text(c, s_opt(r->team_id));
-	pgcopy_text(c, codec_channel_name(r->channel));
-	pgcopy_text(c, screened);
-	pgcopy_text(c, r->grid_code);
-	pgcopy_text(c, s_opt(r->household_code));
-	pgcopy_text(c, codec_id_type_name(r->id_type));
-	pgcopy_text(c, documented ? r->id_number : NULL);
-	pgcopy_text(c, r->name);
-	pgcopy_text(c, s_opt(r->phone));
-	pgcopy_text(c, r->has_sex ? codec_sex_name(r->sex) : NULL);
-	pgcopy_text(c, s_opt(r->birth_date));
-	pgcopy_text(c, r->has_temperature_tenths ? temp : NULL);
-	pgcopy_text(c, symptoms);
-	pgcopy_text(c, s_opt(r->origin_region));
-	pgcopy_text(c, s_opt(r->departed_on));
-	pgcopy_text(c, s_opt(r->arrived_on));
-	pgcopy_text(c, codec_contact_name(r->has_contact ? r->contact : GRIDWALL__V1__CONTACT__NO_CONTACT));
-	pgcopy_text(c, s_opt(r->note));
+	pgarray_int4(&cols[0], seq);
+	for (int i = 1; i < INCOMING_COLUMNS; i++)
+		pgarray_text(&cols[i], text[i]);
+}
+
+/* Completes the column arrays; false if memory ran out. */
+static bool
+s_end_columns(struct pgarray *cols)
+{
+	bool ok = true;
+
+	for (int i = 0; i < INCOMING_COLUMNS; i++)
+		ok &= pgarray_end(&cols[i]);
+	return ok;
 }
 
 /* Whether a record names no identity document. */
@@ -235,49 +240,21 @@ s_undocumented(const Gridwall__V1__ScreeningRecord *r)
  * *undocumented tells whether any names no document.
  */
 static bool
-s_encode(struct pgcopy *c, struct submission *head, bool *undocumented)
+s_encode(struct pgarray *cols, struct submission *head, bool *undocumented)
 {
 	int32_t seq = 0;
 
 	*undocumented = false;
-	pgcopy_begin(c);
+	s_begin_columns(cols);
 	for (struct submission *sub = head; sub != NULL; sub = sub->next) {
 		for (size_t i = 0; i < sub->n; i++) {
 			if (sub->verr[i].code != NULL)
 				continue;
-			s_copy_record(c, seq++, sub->recs[i]);
+			s_add_record(cols, seq++, sub->recs[i]);
 			*undocumented |= s_undocumented(sub->recs[i]);
 		}
 	}
-	return pgcopy_end(c);
-}
-
-/* Sends the COPY data; false (logged) on failure. */
-static bool
-s_copy(struct db *db, const struct pgcopy *c)
-{
-	PGconn *conn = db_conn(db);
-	PGresult *res = db_query(db, "start COPY", PGRES_COPY_IN, SQL_COPY, 0, NULL);
-
-	if (res == NULL)
-		return false;
-	PQclear(res);
-	if (PQputCopyData(conn, (const char *)c->buf, (int)c->len) != 1 || PQputCopyEnd(conn, NULL) != 1) {
-		log_error("COPY incoming: %s", PQerrorMessage(conn));
-		return false;
-	}
-	res = PQgetResult(conn);
-	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-		log_error("COPY incoming: %s", PQresultErrorMessage(res));
-		PQclear(res);
-		while ((res = PQgetResult(conn)) != NULL)
-			PQclear(res);
-		return false;
-	}
-	PQclear(res);
-	while ((res = PQgetResult(conn)) != NULL)
-		PQclear(res);
-	return true;
+	return s_end_columns(cols);
 }
 
 /* Copies one result row into the stored slot of its record. */
@@ -335,20 +312,37 @@ s_begin(struct db *db)
 	return db_script(db, "begin under the ingest lock", SQL_BEGIN);
 }
 
+/* Runs one statement over the group's columns. */
+static PGresult *
+s_over_columns(struct db *db, const char *what, ExecStatusType expect, const char *sql,
+               const struct pgarray *cols)
+{
+	const char *values[INCOMING_COLUMNS];
+	int lengths[INCOMING_COLUMNS];
+
+	for (int i = 0; i < INCOMING_COLUMNS; i++) {
+		values[i] = (const char *)cols[i].buf;
+		lengths[i] = (int)cols[i].len;
+	}
+	return db_query_binary(db, what, expect, sql, INCOMING_COLUMNS, values, lengths);
+}
+
 /*
- * COPYs the encoded rows and runs the steps (those for persons without a
- * document only when there are some); the per-record result rows, or NULL.
+ * Runs the steps (those for persons without a document only when there are
+ * some), then the main statement; its per-record result rows, or NULL.
  */
 static PGresult *
-s_run(struct db *db, const struct pgcopy *c, bool undocumented)
+s_run(struct db *db, const struct pgarray *cols, bool undocumented)
 {
-	if (!s_copy(db, c))
-		return NULL;
 	for (size_t i = 0; undocumented && i < NSTEPS; i++) {
-		if (!db_command(db, group_steps[i].name, group_steps[i].sql, 0, NULL))
+		PGresult *res = s_over_columns(db, group_steps[i].name, PGRES_COMMAND_OK,
+		                               group_steps[i].sql, cols);
+
+		PQclear(res);
+		if (res == NULL)
 			return NULL;
 	}
-	return db_query(db, "store screenings", PGRES_TUPLES_OK, SQL_SCREENINGS, 0, NULL);
+	return s_over_columns(db, "store screenings", PGRES_TUPLES_OK, SQL_SCREENINGS, cols);
 }
 
 /* The whole group at once; -1 on failure, with *data_error telling why. */
@@ -361,7 +355,7 @@ s_store_set(struct ingestd *in, struct submission *head, bool undocumented, bool
 	*data_error = false;
 	if (!s_begin(db))
 		return -1;
-	res = s_run(db, &in->copy, undocumented);
+	res = s_run(db, in->cols, undocumented);
 	if (res == NULL || !s_distribute(res, head))
 		goto fail;
 	PQclear(res);
@@ -383,14 +377,13 @@ s_store_isolated(struct ingestd *in, const Gridwall__V1__ScreeningRecord *rec, s
 	struct db *db = in->daemon->db;
 	PGresult *res;
 
-	if (!db_command(db, "savepoint", "SAVEPOINT rec", 0, NULL) ||
-	    !db_command(db, "empty the incoming table", "DELETE FROM incoming", 0, NULL))
+	if (!db_command(db, "savepoint", "SAVEPOINT rec", 0, NULL))
 		return -1;
-	pgcopy_begin(&in->copy);
-	s_copy_record(&in->copy, 0, rec);
-	if (!pgcopy_end(&in->copy))
+	s_begin_columns(in->cols);
+	s_add_record(in->cols, 0, rec);
+	if (!s_end_columns(in->cols))
 		return -1;
-	res = s_run(db, &in->copy, s_undocumented(rec));
+	res = s_run(db, in->cols, s_undocumented(rec));
 	if (res != NULL && PQntuples(res) == 1) {
 		s_take_row(res, 0, st);
 		PQclear(res);
@@ -431,7 +424,7 @@ store_group(struct ingestd *in, struct submission *head)
 {
 	bool data_error, undocumented;
 
-	if (!s_encode(&in->copy, head, &undocumented)) {
+	if (!s_encode(in->cols, head, &undocumented)) {
 		log_error("store: out of memory encoding a group");
 		return -1;
 	}
