@@ -6,6 +6,9 @@ PASSED=0
 FAILED=0
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 
+# A suite stopped by a signal (a timeout, Ctrl-C) has failed, whatever it counted.
+trap 'FAILED=$((FAILED + 1)); echo "not ok - interrupted by a signal"; exit 1' INT TERM
+
 # check NAME EXPECTED ACTUAL
 check() {
 	if [ "$2" = "$3" ]; then

@@ -378,4 +378,6 @@ group_close(struct ingestd *in)
 	uv_close((uv_handle_t *)&in->wake, NULL);
 	for (int i = 0; i < INCOMING_COLUMNS; i++)
 		pgarray_free(&in->cols[i]);
+	free(in->seen);
+	in->seen = NULL;
 }

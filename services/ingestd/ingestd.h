@@ -47,6 +47,7 @@ struct stored {
 	int64_t received_at;
 	const char *code;              /* when the database refused it */
 	char message[128];
+	const struct stored *repeat_of;/* an earlier record of the same group with this client_uuid */
 };
 
 enum origin { ORIGIN_ZMQ, ORIGIN_HTTP };
@@ -105,6 +106,8 @@ struct ingestd {
 	uv_check_t flush_check;
 	uv_idle_t wake;                /* active while a group waits: the loop must not block */
 	struct pgarray cols[INCOMING_COLUMNS];  /* a group's records, one array per column */
+	struct uuid_seen *seen;        /* client_uuids of the group being stored */
+	size_t seen_cap;
 	struct ingest_stats stats;
 };
 

@@ -12,6 +12,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "codec.h"
 #include "ingestd.h"
@@ -73,8 +74,8 @@ static const char SQL_PERSONS_BY_NAME[] =
 	"ON CONFLICT DO NOTHING";
 
 /*
- * Everything else in one statement, each record looked up once:
- *   firsts    one row per client_uuid (the first of the group wins);
+ * Everything else in one statement, each record looked up once (a group
+ * holds each client_uuid once: repeats are answered by s_apply_repeats):
  *   resolved  the new ones (not stored before), with their household and
  *             person on file, if any;
  *   newh      households not yet in their grid, created floating;
@@ -85,11 +86,9 @@ static const char SQL_PERSONS_BY_NAME[] =
  * household, received_at (a duplicate gets the original's id).
  */
 static const char SQL_SCREENINGS[] =
-	"WITH " INCOMING ", firsts AS ("
-	"  SELECT DISTINCT ON (client_uuid) * FROM incoming ORDER BY client_uuid, seq"
-	"), resolved AS ("
+	"WITH " INCOMING ", resolved AS ("
 	"  SELECT i.*, h.id AS hid, p.id AS pid, p.name AS pname, p.birth_date AS pbirth "
-	"  FROM firsts i "
+	"  FROM incoming i "
 	"  LEFT JOIN households h ON h.grid_code = i.grid_code AND h.code = i.household_code "
 	"  LEFT JOIN LATERAL ("
 	"    SELECT p.id, p.name, p.birth_date FROM persons p WHERE i.id_type <> 'none' "
@@ -142,9 +141,9 @@ static const char SQL_SCREENINGS[] =
 	"                             ('birth_date', r.pbirth::text, r.birth_date)) v (field, registry, record) "
 	"  WHERE v.registry <> v.record"
 	") "
-	"SELECT i.seq, ins.id IS NOT NULL AND f.seq = i.seq, coalesce(ins.id, s.id), "
+	"SELECT i.seq, ins.id IS NOT NULL, coalesce(ins.id, s.id), "
 	"       ins.person_id, ins.household_id, ins.received "
-	"FROM incoming i JOIN firsts f ON f.client_uuid = i.client_uuid "
+	"FROM incoming i "
 	"LEFT JOIN ins ON ins.client_uuid = i.client_uuid::uuid "
 	"LEFT JOIN screenings s ON ins.id IS NULL AND s.client_uuid = i.client_uuid::uuid "
 	"ORDER BY i.seq";
@@ -228,6 +227,110 @@ s_end_columns(struct pgarray *cols)
 	return ok;
 }
 
+/* A client_uuid of the group, and the slot of the record that brought it first. */
+struct uuid_seen {
+	const char *uuid;
+	struct stored *first;
+};
+
+/* FNV-1a of a uuid, case folded: "ABC…" and "abc…" are one uuid. */
+static size_t
+s_uuid_hash(const char *uuid)
+{
+	uint64_t h = 1469598103934665603ULL;
+
+	for (; *uuid; uuid++)
+		h = (h ^ (unsigned char)(*uuid | 0x20)) * 1099511628211ULL;
+	return (size_t)h;
+}
+
+/* Empties the set, sized for n uuids; false when memory is short. */
+static bool
+s_seen_reset(struct ingestd *in, size_t n)
+{
+	size_t cap = 64;
+
+	while (cap < n * 2)
+		cap *= 2;
+	if (cap > in->seen_cap) {
+		struct uuid_seen *p = realloc(in->seen, cap * sizeof(*p));
+
+		if (p == NULL)
+			return false;
+		in->seen = p;
+		in->seen_cap = cap;
+	}
+	memset(in->seen, 0, in->seen_cap * sizeof(*in->seen));
+	return true;
+}
+
+/* The slot of the record that brought uuid first, after noting st as that record if none did. */
+static struct stored *
+s_seen_first(struct ingestd *in, const char *uuid, struct stored *st)
+{
+	size_t mask = in->seen_cap - 1, i = s_uuid_hash(uuid) & mask;
+
+	while (in->seen[i].uuid != NULL && strcasecmp(in->seen[i].uuid, uuid) != 0)
+		i = (i + 1) & mask;
+	if (in->seen[i].uuid == NULL) {
+		in->seen[i].uuid = uuid;
+		in->seen[i].first = st;
+	}
+	return in->seen[i].first;
+}
+
+/*
+ * Marks every valid record whose client_uuid came earlier in the group as
+ * a repeat of that record; returns how many are left to store.
+ */
+static size_t
+s_mark_repeats(struct ingestd *in, struct submission *head)
+{
+	size_t left = 0;
+
+	for (struct submission *sub = head; sub != NULL; sub = sub->next) {
+		for (size_t i = 0; i < sub->n; i++) {
+			struct stored *first;
+
+			memset(&sub->st[i], 0, sizeof(sub->st[i]));
+			if (sub->verr[i].code != NULL)
+				continue;
+			first = s_seen_first(in, sub->recs[i]->client_uuid, &sub->st[i]);
+			if (first != &sub->st[i])
+				sub->st[i].repeat_of = first;
+			else
+				left++;
+		}
+	}
+	return left;
+}
+
+/* A repeat is answered like the record it repeats: a duplicate of it, or refused alike. */
+static void
+s_apply_repeats(struct submission *head)
+{
+	for (struct submission *sub = head; sub != NULL; sub = sub->next) {
+		for (size_t i = 0; i < sub->n; i++) {
+			struct stored *st = &sub->st[i];
+			const struct stored *first = st->repeat_of;
+
+			if (sub->verr[i].code != NULL || first == NULL)
+				continue;
+			*st = *first;
+			st->repeat_of = first;
+			if (first->outcome != GRIDWALL__V1__RECORD_RESULT__OUTCOME__REJECTED)
+				st->outcome = GRIDWALL__V1__RECORD_RESULT__OUTCOME__DUPLICATE;
+		}
+	}
+}
+
+/* Whether a record is stored by this group: valid, and not a repeat. */
+static bool
+s_to_store(const struct submission *sub, size_t i)
+{
+	return sub->verr[i].code == NULL && sub->st[i].repeat_of == NULL;
+}
+
 /* Whether a record names no identity document. */
 static bool
 s_undocumented(const Gridwall__V1__ScreeningRecord *r)
@@ -248,7 +351,7 @@ s_encode(struct pgarray *cols, struct submission *head, bool *undocumented)
 	s_begin_columns(cols);
 	for (struct submission *sub = head; sub != NULL; sub = sub->next) {
 		for (size_t i = 0; i < sub->n; i++) {
-			if (sub->verr[i].code != NULL)
+			if (!s_to_store(sub, i))
 				continue;
 			s_add_record(cols, seq++, sub->recs[i]);
 			*undocumented |= s_undocumented(sub->recs[i]);
@@ -284,7 +387,7 @@ s_distribute(PGresult *res, struct submission *head)
 
 	for (struct submission *sub = head; sub != NULL; sub = sub->next) {
 		for (size_t i = 0; i < sub->n; i++) {
-			if (sub->verr[i].code != NULL)
+			if (!s_to_store(sub, i))
 				continue;
 			if (row >= n || atoi(PQgetvalue(res, row, 0)) != row) {
 				log_error("store: result row %d does not match its record", row);
@@ -411,7 +514,7 @@ s_store_each(struct ingestd *in, struct submission *head)
 		return -1;
 	for (struct submission *sub = head; sub != NULL; sub = sub->next)
 		for (size_t i = 0; i < sub->n; i++)
-			if (sub->verr[i].code == NULL && s_store_isolated(in, sub->recs[i], &sub->st[i]) != 0)
+			if (s_to_store(sub, i) && s_store_isolated(in, sub->recs[i], &sub->st[i]) != 0)
 				goto fail;
 	return db_command(db, "commit", "COMMIT", 0, NULL) ? 0 : -1;
 fail:
@@ -423,16 +526,23 @@ int
 store_group(struct ingestd *in, struct submission *head)
 {
 	bool data_error, undocumented;
+	int rc;
 
-	if (!s_encode(in->cols, head, &undocumented)) {
-		log_error("store: out of memory encoding a group");
+	if (!s_seen_reset(in, in->group_records)) {
+		log_error("store: out of memory for a group");
 		return -1;
 	}
-	if (s_store_set(in, head, undocumented, &data_error) == 0)
-		return 0;
-	if (!data_error)
+	if (s_mark_repeats(in, head) == 0) {
+		rc = 0;
+	} else if (!s_encode(in->cols, head, &undocumented)) {
+		log_error("store: out of memory encoding a group");
 		return -1;
-	log_warn("group refused for its data; storing it record by record");
-	in->stats.fallbacks++;
-	return s_store_each(in, head);
+	} else if ((rc = s_store_set(in, head, undocumented, &data_error)) != 0 && data_error) {
+		log_warn("group refused for its data; storing it record by record");
+		in->stats.fallbacks++;
+		rc = s_store_each(in, head);
+	}
+	if (rc == 0)
+		s_apply_repeats(head);
+	return rc;
 }

@@ -119,6 +119,11 @@ check "more records than max_inflight_records: 503 with Retry-After, nothing sto
 	"$(curl -s -D "$GRIDWALL_VAR/h.txt" -o /dev/null -w '%{http_code}' -X POST --data-binary @"$GRIDWALL_VAR/inflight.json" "$URL/v1/screenings") $(grep -ci '^retry-after: 1' "$GRIDWALL_VAR/h.txt") $(sql "SELECT count(*) FROM screenings WHERE client_uuid = '$(uuid 701)'")"
 check "bad requests counted" "gridwall_ingest_bad_requests_total 3" \
 	"$(curl -s "$URL/metrics" | grep '^gridwall_ingest_bad_requests_total')"
+# The rest runs with the default in-flight limit (ingestd restarts below).
+INGEST_EXTRA="max_batch_records = 30
+max_message_bytes = 65536
+http_max_body_bytes = 65536"
+write_config
 
 echo "# duplicates across a restart"
 { rec 401 '{}'; rec 402 '{"id_number": "44060519781120003X", "name": "黄伟"}'; } | jq -cs . >"$GRIDWALL_VAR/two.json"
