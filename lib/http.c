@@ -1355,3 +1355,32 @@ http_respond_error(struct http_response *resp, int status, const char *message)
 	resp->body = body;
 	resp->body_len = sizeof(pre) - 1 + esclen + sizeof(post) - 1;
 }
+
+bool
+http_split_listen(const char *listen, char *host, size_t hostlen, int *port)
+{
+	const char *colon = strrchr(listen, ':');
+	char *end;
+	long p;
+
+	if (colon == NULL || (size_t)(colon - listen) >= hostlen)
+		return false;
+	memcpy(host, listen, (size_t)(colon - listen));
+	host[colon - listen] = '\0';
+	p = strtol(colon + 1, &end, 10);
+	if (colon[1] == '\0' || *end != '\0' || p < 0 || p > 65535)
+		return false;
+	*port = (int)p;
+	return true;
+}
+
+void
+http_respond_body(struct http_response *resp, int status, const char *content_type,
+                  char *body, size_t len)
+{
+	free(resp->body);
+	resp->status = status;
+	resp->content_type = content_type;
+	resp->body = body;
+	resp->body_len = len;
+}

@@ -90,6 +90,13 @@ const char *http_header(const struct http_request *req, const char *name);
  */
 int http_query_param(const char *query, const char *key, char *buf, size_t len);
 
+/* Splits "host:port" (a daemon's listen key) into its parts; false if malformed. */
+bool http_split_listen(const char *listen, char *host, size_t hostlen, int *port);
+
+/* Fills resp with status, content type and a malloc'ed body (owned by the server from now). */
+void http_respond_body(struct http_response *resp, int status, const char *content_type,
+                       char *body, size_t len);
+
 /* Fills resp with a JSON error body {"error": message} and the status. */
 void http_respond_error(struct http_response *resp, int status, const char *message);
 

@@ -10,6 +10,7 @@
 #include <stdio.h>
 
 #define HISTOGRAM_MAX_BUCKETS 16
+#define METRICS_CONTENT_TYPE "text/plain; version=0.0.4"
 
 struct histogram {
 	const double *bounds;                     /* upper bounds, increasing */

@@ -9,6 +9,17 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 # A suite stopped by a signal (a timeout, Ctrl-C) has failed, whatever it counted.
 trap 'FAILED=$((FAILED + 1)); echo "not ok - interrupted by a signal"; exit 1' INT TERM
 
+# suite_begin BUILD: what every integration suite starts with: the build
+# folder made absolute, cleanup on exit, private ports, a throwaway cluster
+# with the small test city of tests/integration/fixture.sql.
+suite_begin() {
+	BUILD=$(cd "$ROOT" && cd "$1" && pwd)
+	trap cleanup EXIT
+	pick_ports
+	start_cluster
+	sql "$(cat "$ROOT/tests/integration/fixture.sql")" >/dev/null
+}
+
 # check NAME EXPECTED ACTUAL
 check() {
 	if [ "$2" = "$3" ]; then

@@ -211,10 +211,7 @@ s_metrics(struct ingestd *in, struct http_response *resp)
 	metrics_histogram(f, "gridwall_ingest_ack_ms", "Time from a request's arrival to its answer.",
 	                  &st->ack_ms);
 	fclose(f);
-	resp->status = 200;
-	resp->content_type = "text/plain; version=0.0.4";
-	resp->body = body;
-	resp->body_len = len;
+	http_respond_body(resp, 200, METRICS_CONTENT_TYPE, body, len);
 }
 
 void

@@ -48,25 +48,6 @@ static const struct config_key ingest_keys[] = {
 	CONFIG_END,
 };
 
-/* Splits "host:port"; false if malformed. */
-static bool
-s_split_listen(const char *listen, char *host, size_t len, int *port)
-{
-	const char *colon = strrchr(listen, ':');
-	char *end;
-	long p;
-
-	if (colon == NULL || (size_t)(colon - listen) >= len)
-		return false;
-	memcpy(host, listen, (size_t)(colon - listen));
-	host[colon - listen] = '\0';
-	p = strtol(colon + 1, &end, 10);
-	if (*end != '\0' || p < 0 || p > 65535)
-		return false;
-	*port = (int)p;
-	return true;
-}
-
 /* Starts the HTTP intake when configured. */
 static int
 s_start_http(struct ingestd *in, const struct ingest_config *cfg)
@@ -77,7 +58,7 @@ s_start_http(struct ingestd *in, const struct ingest_config *cfg)
 
 	if (cfg->http_listen[0] == '\0')
 		return 0;
-	if (!s_split_listen(cfg->http_listen, host, sizeof(host), &port)) {
+	if (!http_split_listen(cfg->http_listen, host, sizeof(host), &port)) {
 		log_error("http_listen: \"%s\" is not host:port", cfg->http_listen);
 		return -1;
 	}

@@ -9,6 +9,7 @@
 
 #include "area.h"
 #include "log.h"
+#include "metrics.h"
 #include "reportd.h"
 #include "validate.h"
 
@@ -130,29 +131,17 @@ s_metrics(struct reportd *r, struct http_response *resp)
 		http_respond_error(resp, 500, "out of memory");
 		return;
 	}
-	fprintf(f, "# HELP gridwall_report_applied_total Screenings counted into the aggregates.\n"
-	           "# TYPE gridwall_report_applied_total counter\n"
-	           "gridwall_report_applied_total %llu\n",
-	        (unsigned long long)r->consumer.applied);
-	fprintf(f, "# HELP gridwall_report_watermark Last screening id counted.\n"
-	           "# TYPE gridwall_report_watermark gauge\n"
-	           "gridwall_report_watermark %lld\n", (long long)r->consumer.watermark);
-	fprintf(f, "# HELP gridwall_report_snapshots_total Aggregate snapshots published.\n"
-	           "# TYPE gridwall_report_snapshots_total counter\n"
-	           "gridwall_report_snapshots_total %llu\n",
-	        (unsigned long long)r->snapshots_published);
-	fprintf(f, "# HELP gridwall_report_http_requests_total HTTP requests served.\n"
-	           "# TYPE gridwall_report_http_requests_total counter\n"
-	           "gridwall_report_http_requests_total %llu\n",
-	        (unsigned long long)r->http_requests);
-	fprintf(f, "# HELP gridwall_db_reconnects_total Database reconnections.\n"
-	           "# TYPE gridwall_db_reconnects_total counter\n"
-	           "gridwall_db_reconnects_total %lu\n", db_reconnects(r->daemon->db));
+	metrics_counter(f, "gridwall_report_applied_total", "Screenings counted into the aggregates.",
+	                r->consumer.applied);
+	metrics_gauge(f, "gridwall_report_watermark", "Last screening id counted.",
+	              (double)r->consumer.watermark);
+	metrics_counter(f, "gridwall_report_snapshots_total", "Aggregate snapshots published.",
+	                r->snapshots_published);
+	metrics_counter(f, "gridwall_report_http_requests_total", "HTTP requests served.", r->http_requests);
+	metrics_counter(f, "gridwall_db_reconnects_total", "Database reconnections.",
+	                db_reconnects(r->daemon->db));
 	fclose(f);
-	resp->status = 200;
-	resp->content_type = "text/plain; version=0.0.4";
-	resp->body = body;
-	resp->body_len = len;
+	http_respond_body(resp, 200, METRICS_CONTENT_TYPE, body, len);
 }
 
 void

@@ -95,25 +95,6 @@ s_db_up(struct daemon *d)
 	log_info("watermark %lld", (long long)r->consumer.watermark);
 }
 
-/* Splits "host:port"; false if malformed. */
-static bool
-s_split_listen(const char *listen, char *host, size_t len, int *port)
-{
-	const char *colon = strrchr(listen, ':');
-	char *end;
-	long p;
-
-	if (colon == NULL || (size_t)(colon - listen) >= len)
-		return false;
-	memcpy(host, listen, (size_t)(colon - listen));
-	host[colon - listen] = '\0';
-	p = strtol(colon + 1, &end, 10);
-	if (*end != '\0' || p < 0 || p > 65535)
-		return false;
-	*port = (int)p;
-	return true;
-}
-
 static int
 s_start(struct daemon *d)
 {
@@ -133,7 +114,7 @@ s_start(struct daemon *d)
 	if (bus_connect(r->assessed, cfg->shared.assessed_endpoint) != 0 ||
 	    bus_bind(r->feed, cfg->shared.feed_endpoint) != 0)
 		return -1;
-	if (!s_split_listen(cfg->http_listen, host, sizeof(host), &port)) {
+	if (!http_split_listen(cfg->http_listen, host, sizeof(host), &port)) {
 		log_error("http_listen: \"%s\" is not host:port", cfg->http_listen);
 		return -1;
 	}

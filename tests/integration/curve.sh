@@ -5,14 +5,8 @@
 # SIGHUP; a bad allowlist is refused on reload while the old one keeps
 # working.
 set -u
-BUILD=${1:-build}
 . "$(dirname "$0")/../lib.sh"
-BUILD=$(cd "$ROOT" && cd "$BUILD" && pwd)
-trap cleanup EXIT
-
-pick_ports
-start_cluster
-sql "$(cat "$ROOT/tests/integration/fixture.sql")" >/dev/null
+suite_begin "${1:-build}"
 KEYS=$GRIDWALL_VAR/keys
 DEVICES=$GRIDWALL_VAR/devices
 mkdir -p "$KEYS" "$DEVICES"

@@ -7,14 +7,8 @@
 # with the same server ids, nothing stored twice) with a CSV report, and
 # files in the wrong shape are refused with nothing sent.
 set -u
-BUILD=${1:-build}
 . "$(dirname "$0")/../lib.sh"
-BUILD=$(cd "$ROOT" && cd "$BUILD" && pwd)
-trap cleanup EXIT
-
-pick_ports
-start_cluster
-sql "$(cat "$ROOT/tests/integration/fixture.sql")" >/dev/null
+suite_begin "${1:-build}"
 write_config
 
 CSV=$ROOT/tests/integration/import-fixture.csv

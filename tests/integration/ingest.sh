@@ -5,14 +5,8 @@
 # household matching, and PostgreSQL stopped mid-stream while simulated
 # devices keep resending: every record stored exactly once.
 set -u
-BUILD=${1:-build}
 . "$(dirname "$0")/../lib.sh"
-BUILD=$(cd "$ROOT" && cd "$BUILD" && pwd)
-trap cleanup EXIT
-
-pick_ports
-start_cluster
-sql "$(cat "$ROOT/tests/integration/fixture.sql")" >/dev/null
+suite_begin "${1:-build}"
 INGEST_EXTRA="max_batch_records = 30
 max_inflight_records = 25
 max_message_bytes = 65536

@@ -5,14 +5,8 @@
 # persons (live on ZeroMQ and in the table), aggregates over HTTP, catch-up
 # after rulesd was down, and clean stops.
 set -u
-BUILD=${1:-build}
 . "$(dirname "$0")/../lib.sh"
-BUILD=$(cd "$ROOT" && cd "$BUILD" && pwd)
-trap cleanup EXIT
-
-pick_ports
-start_cluster
-sql "$(cat "$ROOT/tests/integration/fixture.sql")" >/dev/null
+suite_begin "${1:-build}"
 write_config
 
 NOW=$(date -u +%s)
