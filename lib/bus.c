@@ -180,9 +180,9 @@ s_recv_msg(struct bus_socket *sock, struct bus_msg *msg)
 	return true;
 }
 
-/* Delivers up to a batch of messages; true if more are waiting. */
+/* Delivers up to a batch of messages; true if more are waiting. *delivered counts them. */
 static bool
-s_drain(struct bus_socket *sock)
+s_drain(struct bus_socket *sock, int *delivered)
 {
 	struct bus_msg msg;
 
@@ -193,22 +193,29 @@ s_drain(struct bus_socket *sock)
 			return false;
 		sock->fn(sock->arg, sock, &msg);
 		bus_msg_close(&msg);
+		(*delivered)++;
 	}
 	return sock->watching && s_readable(sock);
 }
 
-/* Drains every watched socket, keeping the idle handle on while any has more. */
+/*
+ * Drains every watched socket before the loop blocks. The idle handle stays
+ * on while any socket has more, and for one turn after anything was
+ * delivered here: a handler may have left work for the loop's check phase
+ * (ingestd's group commit), which must not wait for the next I/O event.
+ */
 static void
 s_drain_all(struct bus *bus)
 {
 	bool more = false;
+	int delivered = 0;
 
 	for (struct bus_socket *s = bus->watched; s != NULL; s = s->next)
-		if (s_drain(s))
+		if (s_drain(s, &delivered))
 			more = true;
 	if (uv_is_closing((uv_handle_t *)&bus->idle))
 		return;
-	if (more)
+	if (more || delivered > 0)
 		uv_idle_start(&bus->idle, s_idle_cb);
 	else
 		uv_idle_stop(&bus->idle);
@@ -231,13 +238,14 @@ static void
 s_poll_cb(uv_poll_t *h, int status, int events)
 {
 	struct bus_socket *sock = h->data;
+	int delivered = 0;
 
 	(void)events;
 	if (status < 0) {
 		log_warn("%s: poll: %s", sock->name, uv_strerror(status));
 		return;
 	}
-	if (s_drain(sock) && !uv_is_closing((uv_handle_t *)&sock->bus->idle))
+	if (s_drain(sock, &delivered) && !uv_is_closing((uv_handle_t *)&sock->bus->idle))
 		uv_idle_start(&sock->bus->idle, s_idle_cb);
 }
 

@@ -69,13 +69,6 @@ struct daemon {
 	uv_signal_t sig_term, sig_int, sig_hup;
 };
 
-/* Shared config of a daemon (the first member of its config). */
-static inline const struct daemon_config *
-daemon_shared(const struct daemon *d)
-{
-	return (const struct daemon_config *)d->config;
-}
-
 /* Runs a daemon to completion; returns the process exit status. */
 int daemon_main(int argc, char **argv, const struct daemon_ops *ops, void *ctx);
 

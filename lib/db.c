@@ -207,28 +207,6 @@ db_script(struct db *db, const char *what, const char *sql)
 }
 
 bool
-db_prepare(struct db *db, const char *name, const char *sql)
-{
-	PGresult *res;
-
-	if (db->conn == NULL)
-		return false;
-	res = s_checked(db, PQprepare(db->conn, name, sql, 0, NULL), PGRES_COMMAND_OK, name);
-	PQclear(res);
-	return res != NULL;
-}
-
-PGresult *
-db_query_prepared(struct db *db, const char *what, ExecStatusType expect,
-                  const char *name, int nparams, const char *const *params)
-{
-	if (db->conn == NULL)
-		return NULL;
-	return s_checked(db, PQexecPrepared(db->conn, name, nparams, params, NULL, NULL, 0),
-	                 expect, what);
-}
-
-bool
 db_command(struct db *db, const char *what, const char *sql, int nparams,
            const char *const *params)
 {

@@ -43,14 +43,6 @@ PGresult *db_query_binary(struct db *db, const char *what, ExecStatusType expect
                           int nparams, const char *const *values, const int *lengths);
 
 /*
- * Prepares a named statement on the current connection (prepare again after
- * every reconnect, from the daemon's db_up); true on success.
- */
-bool db_prepare(struct db *db, const char *name, const char *sql);
-/* Runs a prepared statement; like db_query otherwise. */
-PGresult *db_query_prepared(struct db *db, const char *what, ExecStatusType expect,
-                            const char *name, int nparams, const char *const *params);
-/*
  * Runs several statements without parameters in one round trip (the simple
  * query protocol), e.g. "BEGIN; SELECT ..."; true if every one succeeded.
  */

@@ -1384,3 +1384,16 @@ http_respond_body(struct http_response *resp, int status, const char *content_ty
 	resp->body = body;
 	resp->body_len = len;
 }
+
+void
+http_respond_json(struct http_response *resp, int status, json_t *doc)
+{
+	char *body = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
+
+	json_decref(doc);
+	if (body == NULL) {
+		http_respond_error(resp, 500, "out of memory");
+		return;
+	}
+	http_respond_body(resp, status, "application/json", body, strlen(body));
+}

@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <jansson.h>
 #include <uv.h>
 
 #define HTTP_MAX_HEADERS 32
@@ -96,6 +97,9 @@ bool http_split_listen(const char *listen, char *host, size_t hostlen, int *port
 /* Fills resp with status, content type and a malloc'ed body (owned by the server from now). */
 void http_respond_body(struct http_response *resp, int status, const char *content_type,
                        char *body, size_t len);
+
+/* Fills resp with status and a JSON document as body; takes the reference to doc. */
+void http_respond_json(struct http_response *resp, int status, json_t *doc);
 
 /* Fills resp with a JSON error body {"error": message} and the status. */
 void http_respond_error(struct http_response *resp, int status, const char *message);

@@ -25,8 +25,6 @@ static const char *const counted_codes[] = {
 };
 #define NCODES (sizeof(counted_codes) / sizeof(counted_codes[0]))
 
-const char *const *ingest_counted_codes(size_t *n);
-
 /* The codes /metrics lists, in a fixed order. */
 const char *const *
 ingest_counted_codes(size_t *n)
@@ -155,23 +153,10 @@ s_answer_status(struct ingestd *in, struct submission *sub, Gridwall__V1__Submit
 	submission_free(sub);
 }
 
-/* Nothing to do: an active idle handle only keeps the loop from blocking in poll. */
-static void
-s_wake_cb(uv_idle_t *h)
-{
-	(void)h;
-}
-
-/*
- * Appends a submission to the group. Requests may be read just before the
- * loop polls (bus.c drains sockets then), so the loop is kept from blocking
- * until the check handle has flushed the group.
- */
+/* Appends a submission to the group; the check handle commits it this turn. */
 static void
 s_enqueue(struct ingestd *in, struct submission *sub)
 {
-	if (!uv_is_closing((uv_handle_t *)&in->wake))
-		uv_idle_start(&in->wake, s_wake_cb);
 	if (in->tail != NULL)
 		in->tail->next = sub;
 	else
@@ -325,8 +310,6 @@ group_flush(struct ingestd *in)
 	if (head == NULL)
 		return;
 	in->head = in->tail = NULL;
-	if (!uv_is_closing((uv_handle_t *)&in->wake))
-		uv_idle_stop(&in->wake);
 	if (in->group_records > 0) {
 		rc = store_group(in, head);
 		histogram_observe(&in->stats.commit_ms, (double)(uv_hrtime() - start) / 1e6);
@@ -367,7 +350,6 @@ group_init(struct ingestd *in)
 	uv_check_init(in->daemon->loop, &in->flush_check);
 	in->flush_check.data = in;
 	uv_check_start(&in->flush_check, s_check_cb);
-	uv_idle_init(in->daemon->loop, &in->wake);
 }
 
 void
@@ -375,7 +357,6 @@ group_close(struct ingestd *in)
 {
 	group_flush(in);
 	uv_close((uv_handle_t *)&in->flush_check, NULL);
-	uv_close((uv_handle_t *)&in->wake, NULL);
 	for (int i = 0; i < INCOMING_COLUMNS; i++)
 		pgarray_free(&in->cols[i]);
 	free(in->seen);

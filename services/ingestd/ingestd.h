@@ -104,7 +104,6 @@ struct ingestd {
 	size_t group_records;          /* valid records in it */
 	size_t inflight;               /* valid records accepted for storing, not yet answered */
 	uv_check_t flush_check;
-	uv_idle_t wake;                /* active while a group waits: the loop must not block */
 	struct pgarray cols[INCOMING_COLUMNS];  /* a group's records, one array per column */
 	struct uuid_seen *seen;        /* client_uuids of the group being stored */
 	size_t seen_cap;
@@ -128,6 +127,8 @@ struct submission *submission_new(size_t n, enum origin origin);
 void submission_free(struct submission *sub);
 /* Counts a rejection under its code. */
 void stats_count_rejected(struct ingest_stats *stats, const char *code);
+/* The rejection codes /metrics lists, in the order of ingest_stats.rejected_by_code. */
+const char *const *ingest_counted_codes(size_t *n);
 
 /* store.c: one transaction for a group. */
 /* Stores every valid record of the group; 0 once committed, -1 if nothing was. */

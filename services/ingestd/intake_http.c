@@ -13,19 +13,6 @@
 #include "log.h"
 #include "record_json.h"
 
-const char *const *ingest_counted_codes(size_t *n);
-
-/* Fills resp with a JSON document. */
-static void
-s_json(struct http_response *resp, int status, json_t *doc)
-{
-	resp->status = status;
-	resp->content_type = "application/json";
-	resp->body = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
-	resp->body_len = resp->body ? strlen(resp->body) : 0;
-	json_decref(doc);
-}
-
 /* Parses a JSON array body; NULL with a 400 in resp when malformed. */
 static json_t *
 s_parse_array(const struct http_request *req, struct http_response *resp)
@@ -157,7 +144,7 @@ s_health(struct ingestd *in, struct http_response *resp)
 {
 	bool up = db_conn(in->daemon->db) != NULL && in->areas != NULL;
 
-	s_json(resp, up ? 200 : 503,
+	http_respond_json(resp, up ? 200 : 503,
 	       json_pack("{s:s, s:s, s:I}", "status", up ? "ok" : "degraded", "database", up ? "up" : "down",
 	                 "inflight", (json_int_t)in->inflight));
 }

@@ -72,7 +72,8 @@ s_results_json(const Gridwall__V1__SubmitReply *reply)
 void
 reply_http(struct ingestd *in, struct submission *sub, const Gridwall__V1__SubmitReply *reply)
 {
-	struct http_response resp = { .status = 200, .content_type = "application/json" };
+	struct http_response resp = { 0 };
+	int status = 200;
 	json_t *doc;
 
 	(void)in;
@@ -81,18 +82,16 @@ reply_http(struct ingestd *in, struct submission *sub, const Gridwall__V1__Submi
 		doc = s_results_json(reply);
 		break;
 	case GRIDWALL__V1__SUBMIT_REPLY__STATUS__RETRY_LATER:
-		resp.status = 503;
+		status = 503;
 		resp.extra_headers = s_retry_after(reply->retry_after_ms);
 		doc = json_pack("{s:s}", "error", reply->error ? reply->error : "retry later");
 		break;
 	default:
-		resp.status = 400;
+		status = 400;
 		doc = json_pack("{s:s}", "error", reply->error ? reply->error : "bad request");
 		break;
 	}
-	resp.body = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
-	resp.body_len = resp.body ? strlen(resp.body) : 0;
-	json_decref(doc);
+	http_respond_json(&resp, status, doc);
 	http_deferred_respond(sub->http, &resp);
 	sub->http = NULL;
 }

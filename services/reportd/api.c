@@ -22,17 +22,6 @@ static const char SQL_AGGREGATES[] =
 	"  AND ($3 = '' OR d.day >= $3::date) AND ($4 = '' OR d.day <= $4::date) "
 	"ORDER BY d.day, d.area_code LIMIT 10000";
 
-/* Moves a JSON document into the response. */
-static void
-s_json(struct http_response *resp, int status, json_t *doc)
-{
-	resp->status = status;
-	resp->content_type = "application/json";
-	resp->body = json_dumps(doc, JSON_COMPACT);
-	resp->body_len = resp->body ? strlen(resp->body) : 0;
-	json_decref(doc);
-}
-
 /* Reads an optional query parameter into buf; "" when absent (or too long to be valid). */
 static void
 s_param(const struct http_request *req, const char *key, char *buf, size_t len)
@@ -103,7 +92,7 @@ s_aggregates(struct reportd *r, const struct http_request *req, struct http_resp
 	for (int i = 0; i < PQntuples(res); i++)
 		json_array_append_new(rows, s_aggregate_row(res, i));
 	PQclear(res);
-	s_json(resp, 200, json_pack("{s:s, s:s, s:s, s:s, s:o}", "area", area, "level", level,
+	http_respond_json(resp, 200, json_pack("{s:s, s:s, s:s, s:s, s:o}", "area", area, "level", level,
 	                            "from", from, "to", to, "rows", rows));
 }
 
@@ -113,7 +102,7 @@ s_health(struct reportd *r, struct http_response *resp)
 {
 	bool up = db_conn(r->daemon->db) != NULL;
 
-	s_json(resp, up ? 200 : 503,
+	http_respond_json(resp, up ? 200 : 503,
 	       json_pack("{s:s, s:s, s:I}", "status", up ? "ok" : "degraded",
 	                 "database", up ? "up" : "down",
 	                 "watermark", (json_int_t)r->consumer.watermark));

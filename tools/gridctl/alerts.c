@@ -26,7 +26,6 @@
 
 #define ALERTS_DEFAULT_LIMIT 20
 #define ALERTS_ROLE          "gridwall_office"
-#define ALERTS_AREA_MAX      15     /* digits of a grid code, the longest area code */
 
 struct alerts_opts {
 	const char *area;
@@ -78,15 +77,6 @@ struct alerts_row {
 	char masked[IDCARD_LEN + 1];
 };
 
-/* True for an area code prefix: digits only, at most a grid code long. */
-static bool
-s_area_ok(const char *s)
-{
-	size_t n = strspn(s, "0123456789");
-
-	return s[n] == '\0' && n <= ALERTS_AREA_MAX;
-}
-
 /* Reads the options; returns -1 to go on, or the exit status. */
 static int
 s_parse_opts(int argc, char **argv, struct alerts_opts *opt)
@@ -110,7 +100,7 @@ s_parse_opts(int argc, char **argv, struct alerts_opts *opt)
 		switch (c) {
 		case 'a':
 			opt->area = optarg;
-			ok = s_area_ok(optarg);
+			ok = gridctl_area_ok(optarg);
 			break;
 		case 'f':
 			opt->follow = true;

@@ -44,7 +44,7 @@ s_parse_opts(int argc, char **argv, struct feed_opts *opt)
 		switch (c) {
 		case 'a':
 			opt->area = optarg;
-			ok = strspn(optarg, "0123456789") == strlen(optarg) && strlen(optarg) <= 15;
+			ok = gridctl_area_ok(optarg);
 			break;
 		case 'e':
 			opt->endpoint = optarg;

@@ -147,6 +147,9 @@ void gridctl_oom(const char *cmd) __attribute__((noreturn));
  */
 int gridctl_usage(const char *name, FILE *f, int status);
 
+/* True for an area code prefix (--area): digits only, at most a grid code long. */
+bool gridctl_area_ok(const char *s);
+
 /* Parses a whole decimal number within [min, max]; false otherwise. */
 bool gridctl_parse_long(const char *s, long min, long max, long *out);
 

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "area.h"
 #include "defaults.h"
 #include "gridctl.h"
 
@@ -85,6 +86,14 @@ static const struct gridctl_cmd s_cmds[] = {
 };
 
 #define S_NCMDS (sizeof(s_cmds) / sizeof(s_cmds[0]))
+
+bool
+gridctl_area_ok(const char *s)
+{
+	size_t n = strspn(s, "0123456789");
+
+	return s[n] == '\0' && n < AREA_CODE_MAX;
+}
 
 /* The table row of a subcommand, or NULL. */
 static const struct gridctl_cmd *
