@@ -167,17 +167,50 @@ db_query(struct db *db, const char *what, ExecStatusType expect,
 	                 expect, what);
 }
 
+/* Marks every one of nparams parameters as binary; false if there are too many. */
+static bool
+s_binary_formats(int *formats, int nparams)
+{
+	if (nparams > DB_MAX_PARAMS)
+		return false;
+	for (int i = 0; i < nparams; i++)
+		formats[i] = 1;
+	return true;
+}
+
 PGresult *
 db_query_binary(struct db *db, const char *what, ExecStatusType expect, const char *sql,
                 int nparams, const char *const *values, const int *lengths)
 {
 	int formats[DB_MAX_PARAMS];
 
-	if (db->conn == NULL || nparams > DB_MAX_PARAMS)
+	if (db->conn == NULL || !s_binary_formats(formats, nparams))
 		return NULL;
-	for (int i = 0; i < nparams; i++)
-		formats[i] = 1;
 	return s_checked(db, PQexecParams(db->conn, sql, nparams, NULL, values, lengths, formats, 0),
+	                 expect, what);
+}
+
+bool
+db_prepare(struct db *db, const char *what, const char *name, const char *sql)
+{
+	PGresult *res;
+
+	if (db->conn == NULL)
+		return false;
+	res = s_checked(db, PQprepare(db->conn, name, sql, 0, NULL), PGRES_COMMAND_OK, what);
+	PQclear(res);
+	return res != NULL;
+}
+
+PGresult *
+db_execute_binary(struct db *db, const char *what, ExecStatusType expect, const char *name,
+                  int nparams, const char *const *values, const int *lengths)
+{
+	int formats[DB_MAX_PARAMS];
+
+	if (db->conn == NULL || !s_binary_formats(formats, nparams))
+		return NULL;
+	return s_checked(db, PQexecPrepared(db->conn, name, nparams, values, lengths, formats, 0),
 	                 expect, what);
 }
 

@@ -42,6 +42,12 @@ PGresult *db_query(struct db *db, const char *what, ExecStatusType expect,
 PGresult *db_query_binary(struct db *db, const char *what, ExecStatusType expect, const char *sql,
                           int nparams, const char *const *values, const int *lengths);
 
+/* Prepares a statement under a name, on the current connection; true on success. */
+bool db_prepare(struct db *db, const char *what, const char *name, const char *sql);
+/* Runs a prepared statement with binary parameters; like db_query_binary otherwise. */
+PGresult *db_execute_binary(struct db *db, const char *what, ExecStatusType expect, const char *name,
+                            int nparams, const char *const *values, const int *lengths);
+
 /*
  * Runs several statements without parameters in one round trip (the simple
  * query protocol), e.g. "BEGIN; SELECT ..."; true if every one succeeded.

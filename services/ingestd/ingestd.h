@@ -86,7 +86,7 @@ struct ingest_stats {
 	uint64_t accepted, duplicate, rejected;
 	uint64_t requests_zmq, requests_http;
 	uint64_t groups, retry_later, bad_requests;
-	uint64_t events_dropped, new_persons, fallbacks;
+	uint64_t events_dropped, new_persons, fallbacks, plans_prepared;
 	uint64_t rejected_by_code[32];
 	struct histogram group_size;
 	struct histogram commit_ms;
@@ -107,6 +107,12 @@ struct ingestd {
 	struct pgarray cols[INCOMING_COLUMNS];  /* a group's records, one array per column */
 	struct uuid_seen *seen;        /* client_uuids of the group being stored */
 	size_t seen_cap;
+	struct store_plans {           /* the group statements prepared on the connection */
+		bool ready;
+		unsigned long connection;  /* db_reconnects() when they were prepared */
+		uint64_t stored;           /* records stored since */
+		uint64_t replan_after;     /* prepare again once that many are stored */
+	} plans;
 	struct ingest_stats stats;
 };
 
@@ -133,6 +139,12 @@ const char *const *ingest_counted_codes(size_t *n);
 /* store.c: one transaction for a group. */
 /* Stores every valid record of the group; 0 once committed, -1 if nothing was. */
 int store_group(struct ingestd *in, struct submission *head);
+/*
+ * Prepares the group statements on a new connection and runs them once over
+ * an empty group, so that the first devices do not wait for the plans and
+ * the backend's caches. Failures are logged; store_group tries again.
+ */
+void store_ready(struct ingestd *in);
 
 /* reply.c: answers on each channel. */
 void reply_zmq(struct ingestd *in, struct submission *sub, const Gridwall__V1__SubmitReply *reply);

@@ -178,6 +178,9 @@ s_metrics(struct ingestd *in, struct http_response *resp)
 	metrics_counter(f, "gridwall_ingest_bad_requests_total", "Requests refused whole.", st->bad_requests);
 	metrics_counter(f, "gridwall_ingest_group_fallbacks_total",
 	                "Groups stored record by record after a data error.", st->fallbacks);
+	metrics_counter(f, "gridwall_ingest_plans_prepared_total",
+	                "Times the group statements were prepared (each connection, then as the tables grow).",
+	                st->plans_prepared);
 	metrics_counter(f, "gridwall_ingest_events_dropped_total",
 	                "Record events not queued for rulesd (it catches up).", st->events_dropped);
 	metrics_gauge(f, "gridwall_ingest_inflight_records", "Records accepted for storing, not yet answered.",

@@ -96,7 +96,7 @@ s_start_curve(struct ingestd *in, const struct ingest_config *cfg)
 	return 0;
 }
 
-/* The database is (back): load the area tree. */
+/* The database is (back): load the area tree, make the group statements ready. */
 static void
 s_db_up(struct daemon *d)
 {
@@ -108,6 +108,7 @@ s_db_up(struct daemon *d)
 		area_tree_destroy(&in->areas);
 		in->areas = areas;
 	}
+	store_ready(in);
 }
 
 static int

@@ -48,7 +48,8 @@ static const char SQL_HOUSEHOLDS_UNDOCUMENTED[] =
 	"ON CONFLICT (grid_code, code) DO NOTHING";
 
 /*
- * Without a document a person is matched by name, phone and household; a
+ * Without a document (no id_number: the index persons_undocumented) a
+ * person is matched by name, phone and household; a
  * new one is created, and anyone on file with the same name and the same
  * phone or household is recorded as a possible duplicate for a later merge.
  */
@@ -58,7 +59,7 @@ static const char SQL_PERSONS_BY_NAME[] =
 	"  SELECT DISTINCT ON (i.name, i.phone, h.id) 'none', i.name, i.phone, i.sex, i.birth_date::date, h.id, true "
 	"  FROM incoming i LEFT JOIN households h ON h.grid_code = i.grid_code AND h.code = i.household_code "
 	"  WHERE i.id_type = 'none' AND NOT EXISTS ("
-	"    SELECT 1 FROM persons p WHERE p.id_type = 'none' AND p.name = i.name "
+	"    SELECT 1 FROM persons p WHERE p.id_number IS NULL AND p.name = i.name "
 	"    AND p.phone IS NOT DISTINCT FROM i.phone AND p.household_id IS NOT DISTINCT FROM h.id) "
 	"  ORDER BY i.name, i.phone, h.id, i.seq "
 	"  RETURNING id, name, phone, household_id) "
@@ -74,10 +75,16 @@ static const char SQL_PERSONS_BY_NAME[] =
 	"ON CONFLICT DO NOTHING";
 
 /*
- * Everything else in one statement, each record looked up once (a group
- * holds each client_uuid once: repeats are answered by s_apply_repeats):
+ * Everything else in one statement, each record looked up once. A group
+ * holds each client_uuid once (repeats are answered by s_apply_repeats) and
+ * commits under the ingest lock, so a client_uuid not stored when the
+ * statement starts cannot be stored by anyone before it inserts: the insert
+ * needs no ON CONFLICT, and the original of a duplicate is looked up only
+ * for the records not inserted.
  *   resolved  the new ones (not stored before), with their household and
- *             person on file, if any;
+ *             person on file, if any: by document (pd), or, for a record
+ *             without one (its id_number is NULL, so pd finds nobody), by
+ *             name, phone and household (pu);
  *   newh      households not yet in their grid, created floating;
  *   newp      documents not on file: new files, flagged new residents;
  *   ins       the screenings;
@@ -87,17 +94,16 @@ static const char SQL_PERSONS_BY_NAME[] =
  */
 static const char SQL_SCREENINGS[] =
 	"WITH " INCOMING ", resolved AS ("
-	"  SELECT i.*, h.id AS hid, p.id AS pid, p.name AS pname, p.birth_date AS pbirth "
+	"  SELECT i.*, h.id AS hid, coalesce(pd.id, pu.id) AS pid, "
+	"         coalesce(pd.name, pu.name) AS pname, coalesce(pd.birth_date, pu.birth_date) AS pbirth "
 	"  FROM incoming i "
 	"  LEFT JOIN households h ON h.grid_code = i.grid_code AND h.code = i.household_code "
+	"  LEFT JOIN persons pd ON pd.id_type = i.id_type AND pd.id_number = i.id_number "
 	"  LEFT JOIN LATERAL ("
-	"    SELECT p.id, p.name, p.birth_date FROM persons p WHERE i.id_type <> 'none' "
-	"      AND p.id_type = i.id_type AND p.id_number = i.id_number "
-	"    UNION ALL "
 	"    SELECT p.id, p.name, p.birth_date FROM persons p WHERE i.id_type = 'none' "
-	"      AND p.id_type = 'none' AND p.name = i.name AND p.phone IS NOT DISTINCT FROM i.phone "
+	"      AND p.id_number IS NULL AND p.name = i.name AND p.phone IS NOT DISTINCT FROM i.phone "
 	"      AND p.household_id IS NOT DISTINCT FROM h.id "
-	"    LIMIT 1) p ON true "
+	"    LIMIT 1) pu ON true "
 	"  WHERE NOT EXISTS (SELECT 1 FROM screenings s WHERE s.client_uuid = i.client_uuid::uuid)"
 	"), newh AS ("
 	"  INSERT INTO households (code, grid_code, kind) "
@@ -128,7 +134,6 @@ static const char SQL_SCREENINGS[] =
 	"  LEFT JOIN newp np ON np.id_type = r.id_type AND np.id_number = r.id_number "
 	"  WHERE coalesce(r.pid, np.id) IS NOT NULL "
 	"  ORDER BY r.seq "
-	"  ON CONFLICT (client_uuid) DO NOTHING "
 	"  RETURNING id, client_uuid, person_id, household_id, "
 	"            extract(epoch FROM received_at)::bigint AS received"
 	"), reviews AS ("
@@ -141,27 +146,69 @@ static const char SQL_SCREENINGS[] =
 	"                             ('birth_date', r.pbirth::text, r.birth_date)) v (field, registry, record) "
 	"  WHERE v.registry <> v.record"
 	") "
-	"SELECT i.seq, ins.id IS NOT NULL, coalesce(ins.id, s.id), "
+	"SELECT i.seq, ins.id IS NOT NULL, "
+	"       coalesce(ins.id, (SELECT s.id FROM screenings s WHERE s.client_uuid = i.client_uuid::uuid)), "
 	"       ins.person_id, ins.household_id, ins.received "
 	"FROM incoming i "
 	"LEFT JOIN ins ON ins.client_uuid = i.client_uuid::uuid "
-	"LEFT JOIN screenings s ON ins.id IS NULL AND s.client_uuid = i.client_uuid::uuid "
 	"ORDER BY i.seq";
 
 /*
- * The statements of a group, in order. They are planned at every use on
- * purpose: a plan prepared once would stay the one made for the table
- * sizes of that moment (an empty table after a restore or on the first
- * day), and probing millions of rows with it is ruinous.
+ * The statements of a group, prepared once per connection and run with
+ * generic plans: parsing and planning them anew cost as much as storing a
+ * group of 25 records. A generic plan assumes a group of about a hundred
+ * records and looks up each one by index, which stays right for any group
+ * size; but it is made for the table sizes of the moment it is planned
+ * (an empty table after a restore, or on the first day, is scanned whole),
+ * so they are prepared again each time the records stored since have
+ * doubled, up to every PLANS_REPLAN_MAX records.
  */
+#define PLANS_REPLAN_MIN 1024
+#define PLANS_REPLAN_MAX (1u << 20)
+
+static const char SQL_GENERIC_PLANS[] =
+	"DEALLOCATE ALL; SET plan_cache_mode = force_generic_plan";
+
+enum { STEP_HOUSEHOLDS, STEP_PERSONS, STEP_SCREENINGS, NSTATEMENTS };
+
 static const struct {
-	const char *name;
+	const char *name;   /* of the prepared statement */
+	const char *what;   /* for the log */
 	const char *sql;
-} group_steps[] = {
-	{ "create households of persons without a document", SQL_HOUSEHOLDS_UNDOCUMENTED },
-	{ "match persons without a document", SQL_PERSONS_BY_NAME },
+} group_statements[NSTATEMENTS] = {
+	[STEP_HOUSEHOLDS] = { "ingest_households", "create households of persons without a document",
+	                      SQL_HOUSEHOLDS_UNDOCUMENTED },
+	[STEP_PERSONS] = { "ingest_persons", "match persons without a document", SQL_PERSONS_BY_NAME },
+	[STEP_SCREENINGS] = { "ingest_screenings", "store screenings", SQL_SCREENINGS },
 };
-#define NSTEPS (sizeof(group_steps) / sizeof(group_steps[0]))
+
+/* Prepares the group statements unless those of this connection are still fit; false on failure. */
+static bool
+s_plans_ready(struct ingestd *in)
+{
+	struct store_plans *pl = &in->plans;
+	struct db *db = in->daemon->db;
+
+	if (pl->ready && pl->connection == db_reconnects(db) && pl->stored < pl->replan_after)
+		return true;
+	if (pl->ready && pl->connection == db_reconnects(db))
+		pl->replan_after = pl->replan_after * 2 > PLANS_REPLAN_MAX ? PLANS_REPLAN_MAX
+		                                                           : pl->replan_after * 2;
+	else
+		pl->replan_after = PLANS_REPLAN_MIN;
+	pl->ready = false;
+	if (!db_script(db, "use generic plans", SQL_GENERIC_PLANS))
+		return false;
+	for (int i = 0; i < NSTATEMENTS; i++)
+		if (!db_prepare(db, group_statements[i].what, group_statements[i].name,
+		                group_statements[i].sql))
+			return false;
+	pl->ready = true;
+	pl->connection = db_reconnects(db);
+	pl->stored = 0;
+	in->stats.plans_prepared++;
+	return true;
+}
 
 /* A non-empty string or NULL. */
 static const char *
@@ -415,10 +462,9 @@ s_begin(struct db *db)
 	return db_script(db, "begin under the ingest lock", SQL_BEGIN);
 }
 
-/* Runs one statement over the group's columns. */
+/* Runs one of the group statements over the group's columns. */
 static PGresult *
-s_over_columns(struct db *db, const char *what, ExecStatusType expect, const char *sql,
-               const struct pgarray *cols)
+s_over_columns(struct db *db, int step, ExecStatusType expect, const struct pgarray *cols)
 {
 	const char *values[INCOMING_COLUMNS];
 	int lengths[INCOMING_COLUMNS];
@@ -427,25 +473,25 @@ s_over_columns(struct db *db, const char *what, ExecStatusType expect, const cha
 		values[i] = (const char *)cols[i].buf;
 		lengths[i] = (int)cols[i].len;
 	}
-	return db_query_binary(db, what, expect, sql, INCOMING_COLUMNS, values, lengths);
+	return db_execute_binary(db, group_statements[step].what, expect, group_statements[step].name,
+	                         INCOMING_COLUMNS, values, lengths);
 }
 
 /*
- * Runs the steps (those for persons without a document only when there are
- * some), then the main statement; its per-record result rows, or NULL.
+ * Runs the steps for persons without a document (only when there are
+ * some), then the screenings statement; its per-record result rows, or NULL.
  */
 static PGresult *
 s_run(struct db *db, const struct pgarray *cols, bool undocumented)
 {
-	for (size_t i = 0; undocumented && i < NSTEPS; i++) {
-		PGresult *res = s_over_columns(db, group_steps[i].name, PGRES_COMMAND_OK,
-		                               group_steps[i].sql, cols);
+	for (int step = STEP_HOUSEHOLDS; undocumented && step < STEP_SCREENINGS; step++) {
+		PGresult *res = s_over_columns(db, step, PGRES_COMMAND_OK, cols);
 
 		PQclear(res);
 		if (res == NULL)
 			return NULL;
 	}
-	return s_over_columns(db, "store screenings", PGRES_TUPLES_OK, SQL_SCREENINGS, cols);
+	return s_over_columns(db, STEP_SCREENINGS, PGRES_TUPLES_OK, cols);
 }
 
 /* The whole group at once; -1 on failure, with *data_error telling why. */
@@ -522,18 +568,35 @@ fail:
 	return -1;
 }
 
+void
+store_ready(struct ingestd *in)
+{
+	PGresult *res;
+
+	if (!s_plans_ready(in))
+		return;
+	s_begin_columns(in->cols);
+	if (!s_end_columns(in->cols))
+		return;
+	res = s_run(in->daemon->db, in->cols, true);
+	PQclear(res);
+}
+
 int
 store_group(struct ingestd *in, struct submission *head)
 {
 	bool data_error, undocumented;
+	size_t left;
 	int rc;
 
 	if (!s_seen_reset(in, in->group_records)) {
 		log_error("store: out of memory for a group");
 		return -1;
 	}
-	if (s_mark_repeats(in, head) == 0) {
+	if ((left = s_mark_repeats(in, head)) == 0) {
 		rc = 0;
+	} else if (!s_plans_ready(in)) {
+		return -1;
 	} else if (!s_encode(in->cols, head, &undocumented)) {
 		log_error("store: out of memory encoding a group");
 		return -1;
@@ -542,7 +605,9 @@ store_group(struct ingestd *in, struct submission *head)
 		in->stats.fallbacks++;
 		rc = s_store_each(in, head);
 	}
-	if (rc == 0)
+	if (rc == 0) {
 		s_apply_repeats(head);
+		in->plans.stored += left;
+	}
 	return rc;
 }

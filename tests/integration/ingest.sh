@@ -173,5 +173,8 @@ check "every record stored exactly once" 3000 "$(( $(sql "SELECT count(*) FROM s
 check "ingestd told devices to retry while the database was away" yes \
 	"$([ "$(curl -s "$URL/metrics" | sed -n 's/^gridwall_ingest_retry_later_total //p')" -gt 0 ] && echo yes)"
 check "no uuid stored twice" 0 "$(sql "SELECT count(*) - count(DISTINCT client_uuid) FROM screenings")"
+# Once at start, again after 1,024 records stored, again on the new connection.
+check "the group statements were prepared again as the table grew and after the reconnect" yes \
+	"$([ "$(curl -s "$URL/metrics" | sed -n 's/^gridwall_ingest_plans_prepared_total //p')" -ge 3 ] && echo yes)"
 stop_daemon ingestd
 check "ingestd stops cleanly" 0 "$STATUS"

@@ -21,6 +21,7 @@
 #define PROGRESS_MIN_STEP 100000
 
 static const char SQL_LOCK[] = "LOCK TABLE areas IN SHARE ROW EXCLUSIVE MODE";
+static const char SQL_ANALYZE[] = "ANALYZE areas, households, persons, risk_areas";
 static const char SQL_AREAS_EMPTY[] = "SELECT NOT EXISTS (SELECT 1 FROM areas)";
 static const char SQL_COPY_AREAS[] =
     "COPY areas (code, parent, level, name) FROM STDIN";
@@ -436,8 +437,9 @@ s_load(struct city *c)
 	ok = ok && s_setval(c->conn, "households", c->households);
 	ok = ok && s_setval(c->conn, "persons", c->opts.persons);
 	ok = ok && s_setval(c->conn, "risk_areas", 2);
+	/* The planner must know the new sizes before the first screening arrives. */
 	if (ok)
-		return s_exec(c->conn, "COMMIT");
+		return s_exec(c->conn, "COMMIT") && s_exec(c->conn, SQL_ANALYZE);
 	s_exec(c->conn, "ROLLBACK");
 	return false;
 }

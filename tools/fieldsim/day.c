@@ -469,6 +469,7 @@ day_main(int argc, char **argv)
 	int rc;
 
 	memset(&d, 0, sizeof(d));
+	d.epfd = -1;
 	if ((rc = s_parse(argc, argv, &d.o)) >= 0)
 		return rc;
 	if (!s_open(&d)) {

@@ -223,6 +223,7 @@ struct roster_slice {
 	int64_t lo;
 	int64_t hi;
 	int64_t cursor;          /* last id read */
+	size_t first_page;       /* rows of its first read: staggered across devices */
 	struct person_rec *page;
 	size_t len;
 	size_t pos;
@@ -450,6 +451,7 @@ struct device {
 	size_t norder;
 	struct packed ring[RESEND_RING];   /* accepted records, to re-send */
 	size_t ring_len;
+	bool unchecked;          /* sent since last drained: a reply may wait unsignalled */
 };
 
 struct day_opts {
@@ -478,7 +480,8 @@ struct day {
 	void *zctx;
 	struct device *devs;
 	size_t ndevs;
-	void *items;             /* zmq_pollitem_t[ndevs] */
+	int epfd;                /* epoll over the devices' ZMQ_FDs, or -1 */
+	void *ready;             /* struct epoll_event[ndevs] */
 	struct rng uuids;
 	struct stats stats;
 	int64_t day_start;

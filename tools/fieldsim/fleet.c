@@ -14,10 +14,13 @@
  * send to the reply) goes into a histogram. With --copy-out, records are
  * written as COPY rows instead and no socket is opened.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
+#include <sys/epoll.h>
 
 #include <zmq.h>
 
@@ -59,22 +62,64 @@ s_name_devices(struct day *d)
 	free(towns);
 }
 
+/*
+ * Opens the device's socket and watches its ZMQ_FD. With hundreds of
+ * devices, one epoll set costs a wakeup per reply where zmq_poll would
+ * look at every socket each time, and the simulator would take the CPU
+ * from the servers it measures.
+ */
+static bool
+s_open_socket(struct day *d, struct device *dev)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = dev };
+	size_t len = sizeof(int);
+	int fd;
+
+	if ((dev->sock = wire_open(d->zctx, d->o.endpoint)) == NULL)
+		return false;
+	if (zmq_getsockopt(dev->sock, ZMQ_FD, &fd, &len) != 0 ||
+	    epoll_ctl(d->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
+		log_error("%s: cannot watch its socket: %s", dev->id, strerror(errno));
+		wire_close(&dev->sock);
+		return false;
+	}
+	return true;
+}
+
+/* Stops watching the device's socket and closes it. */
+static void
+s_close_socket(struct day *d, struct device *dev)
+{
+	size_t len = sizeof(int);
+	int fd;
+
+	if (dev->sock != NULL && zmq_getsockopt(dev->sock, ZMQ_FD, &fd, &len) == 0)
+		epoll_ctl(d->epfd, EPOLL_CTL_DEL, fd, NULL);
+	wire_close(&dev->sock);
+}
+
 /* Creates the devices: streams, slices, sockets and names. */
 bool
 fleet_init(struct day *d)
 {
 	d->ndevs = d->o.devices;
 	d->devs = calloc(d->ndevs, sizeof(*d->devs));
-	d->items = calloc(d->ndevs, sizeof(zmq_pollitem_t));
-	if (d->devs == NULL || d->items == NULL) {
+	d->ready = calloc(d->ndevs, sizeof(struct epoll_event));
+	if (d->devs == NULL || d->ready == NULL) {
 		log_error("out of memory for %zu devices", d->ndevs);
+		return false;
+	}
+	if ((d->epfd = epoll_create1(EPOLL_CLOEXEC)) < 0) {
+		log_error("epoll_create1: %s", strerror(errno));
 		return false;
 	}
 	for (size_t i = 0; i < d->ndevs; i++) {
 		struct device *dev = &d->devs[i];
+		const struct person_rec *first;
 
 		rng_seed(&dev->rng, d->o.seed, i, 0xde);
-		if (!roster_slice_init(d->roster, &dev->slice, i, d->ndevs))
+		if (!roster_slice_init(d->roster, &dev->slice, i, d->ndevs) ||
+		    roster_next(d->roster, &dev->slice, true, &first) < 0)
 			return false;
 		dev->flights = calloc(d->o.inflight, sizeof(*dev->flights));
 		if (dev->flights == NULL) {
@@ -83,7 +128,7 @@ fleet_init(struct day *d)
 		}
 		if (d->copy != NULL)
 			continue;
-		if ((dev->sock = wire_open(d->zctx, d->o.endpoint)) == NULL)
+		if (!s_open_socket(d, dev))
 			return false;
 	}
 	s_name_devices(d);
@@ -97,7 +142,7 @@ fleet_free(struct day *d)
 	for (size_t i = 0; d->devs != NULL && i < d->ndevs; i++) {
 		struct device *dev = &d->devs[i];
 
-		wire_close(&dev->sock);
+		s_close_socket(d, dev);
 		roster_slice_free(&dev->slice);
 		batch_free(&dev->fill);
 		for (size_t k = 0; dev->flights != NULL && k < d->o.inflight; k++)
@@ -107,9 +152,12 @@ fleet_free(struct day *d)
 			free(dev->ring[k].buf);
 	}
 	free(d->devs);
-	free(d->items);
+	free(d->ready);
+	if (d->epfd >= 0)
+		close(d->epfd);
+	d->epfd = -1;
 	d->devs = NULL;
-	d->items = NULL;
+	d->ready = NULL;
 }
 
 /* Adds a packed record to the device's filling batch. */
@@ -287,6 +335,7 @@ s_transmit(struct day *d, struct device *dev, size_t k, double now)
 	if (!wire_send(dev->sock, fl->b.req, fl->b.req_len))
 		log_debug("%s: send refused; the reply timeout will retry",
 		    dev->id);
+	dev->unchecked = true;
 	fl->state = FLIGHT_SENT;
 	fl->deadline = now + d->o.timeout;
 	dev->order[dev->norder++] = k;
@@ -355,8 +404,8 @@ fleet_flush(struct day *d, double now)
 static void
 s_reopen(struct day *d, struct device *dev)
 {
-	wire_close(&dev->sock);
-	if ((dev->sock = wire_open(d->zctx, d->o.endpoint)) == NULL)
+	s_close_socket(d, dev);
+	if (!s_open_socket(d, dev))
 		d->failed = true;
 }
 
@@ -581,24 +630,29 @@ s_drain(struct day *d, struct device *dev)
 	}
 }
 
-/* Waits for replies and handles every one that came. */
+/*
+ * Waits for replies and handles every one that came. A socket that sent
+ * may already hold a reply its ZMQ_FD will not signal again, so those are
+ * drained first.
+ */
 void
 fleet_poll(struct day *d, long timeout_ms)
 {
-	zmq_pollitem_t *items = d->items;
+	struct epoll_event *ready = d->ready;
+	int n;
 
 	for (size_t i = 0; i < d->ndevs; i++) {
-		/* A device whose socket could not be reopened polls nothing. */
-		items[i].socket = d->devs[i].sock;
-		items[i].fd = -1;
-		items[i].events = ZMQ_POLLIN;
-		items[i].revents = 0;
-	}
-	if (zmq_poll(items, (int)d->ndevs, timeout_ms) <= 0)
-		return;                 /* timeout, or a signal (EINTR) */
-	for (size_t i = 0; i < d->ndevs; i++)
-		if (items[i].revents & ZMQ_POLLIN)
+		if (d->devs[i].unchecked && d->devs[i].sock != NULL)
 			s_drain(d, &d->devs[i]);
+		d->devs[i].unchecked = false;
+	}
+	n = epoll_wait(d->epfd, ready, (int)d->ndevs, (int)timeout_ms);
+	for (int i = 0; i < n; i++) {
+		struct device *dev = ready[i].data.ptr;
+
+		if (dev->sock != NULL)
+			s_drain(d, dev);
+	}
 }
 
 /* The earliest time at which the loop has something to do. */
