@@ -47,6 +47,7 @@ if [ "$("$ROOT/deploy/pg.sh" psql -X -q -t -A -c 'SELECT count(*) FROM areas')" 
 fi
 
 sed -e "s|^database = .*|database = $DB|" -e "s|^http_listen = .*|http_listen = $HTTP|" \
+	-e "s|^rules = .*|rules = $ROOT/deploy/rules|" \
 	"$ROOT/deploy/gridwall.conf.example" >"$CONF"
 
 for d in ingestd rulesd reportd; do

@@ -47,7 +47,7 @@ s_usage(const char *prog, FILE *out)
 	        "usage: %s [-n] [-c FILE] [-s KEY=VALUE]...\n"
 	        "  -c FILE       config file (INI: [gridwall] and the daemon's section)\n"
 	        "  -s KEY=VALUE  set a config key, over the file (repeatable)\n"
-	        "  -n            check the config, print it and exit\n"
+	        "  -n            check the config (and what it names: rulesd's rules), print it and exit\n"
 	        "  -h            this help\n", prog);
 }
 
@@ -237,7 +237,7 @@ daemon_main(int argc, char **argv, const struct daemon_ops *ops, void *ctx)
 	}
 	if (rc == 1) {
 		config_print(&d.schema, d.config, stdout);
-		rc = 0;
+		rc = ops->check != NULL ? ops->check(d.config) : 0;
 	} else if (!s_apply_logging(d.config)) {
 		rc = 1;
 	} else {

@@ -51,6 +51,8 @@ struct daemon_ops {
 	void (*stop)(struct daemon *d);
 	/* The database came (back) up: catch up, resume. May be NULL. */
 	void (*db_up)(struct daemon *d);
+	/* -n: checks what the config names beyond itself (rule files...); 0 if fit. May be NULL. */
+	int (*check)(const void *config);
 };
 
 struct daemon {

@@ -23,6 +23,9 @@
 /* The embedded cluster of deploy/pg.sh listens on loopback on this port. */
 #define DEFAULT_DATABASE          "dbname=gridwall host=127.0.0.1 port=55432"
 
+/* rulesd's rules: a .rules file or a folder of them (docs/rules.md). */
+#define DEFAULT_RULES_PATH        "/etc/gridwall/rules"
+
 #define DEFAULT_MAX_BATCH_RECORDS 1000
 #define DEFAULT_MAX_MESSAGE_BYTES (4 * 1024 * 1024)
 

@@ -562,7 +562,30 @@ s_level_json(Gridwall__V1__RiskLevel level)
 	return s_enum_json(codec_level_name(level), (int)level);
 }
 
-/* Every field of an alert; the repeated ones always, as arrays. */
+/* The lower-case name of an alert kind, as in the alerts table; NULL for an unknown value. */
+static const char *
+s_alert_kind_name(Gridwall__V1__AlertKind kind)
+{
+	switch (kind) {
+	case GRIDWALL__V1__ALERT_KIND__ALERT_RISK:
+		return "risk";
+	case GRIDWALL__V1__ALERT_KIND__ALERT_RELEASED:
+		return "released";
+	case GRIDWALL__V1__ALERT_KIND__ALERT_FOLLOW_UP_OVERDUE:
+		return "follow_up_overdue";
+	case GRIDWALL__V1__ALERT_KIND__ALERT_COVERAGE_GAP:
+		return "coverage_gap";
+	default:
+		return NULL;
+	}
+}
+
+/*
+ * Every field of an alert that is present: kind always (a missing kind is
+ * a risk alert), the repeated ones always, as arrays; the screening, the
+ * person and the household only when the alert names them; times as UTC
+ * text.
+ */
 json_t *
 risk_alert_to_json(const Gridwall__V1__RiskAlert *a)
 {
@@ -572,14 +595,20 @@ risk_alert_to_json(const Gridwall__V1__RiskAlert *a)
 	if (obj == NULL)
 		return NULL;
 	bad |= s_put(obj, "alert_id", json_integer((json_int_t)a->alert_id));
-	bad |= s_put(obj, "screening_id", json_integer((json_int_t)a->screening_id));
-	bad |= s_put(obj, "person_id", json_integer((json_int_t)a->person_id));
+	bad |= s_put(obj, "kind", s_enum_json(s_alert_kind_name(a->kind), (int)a->kind));
+	if (a->has_screening_id)
+		bad |= s_put(obj, "screening_id", json_integer((json_int_t)a->screening_id));
+	if (a->has_person_id)
+		bad |= s_put(obj, "person_id", json_integer((json_int_t)a->person_id));
 	bad |= s_put(obj, "level", s_level_json(a->level));
 	bad |= s_put(obj, "rule_ids", s_strings_json(a->rule_ids, a->n_rule_ids));
 	bad |= s_put(obj, "reasons", s_strings_json(a->reasons, a->n_reasons));
 	bad |= s_put_str(obj, "action", a->action);
 	bad |= s_put_str(obj, "grid_code", a->grid_code);
 	bad |= s_put_str(obj, "area_path", a->area_path);
+	if (a->has_household_id)
+		bad |= s_put(obj, "household_id", json_integer((json_int_t)a->household_id));
+	bad |= s_put_str(obj, "household_code", a->household_code);
 	bad |= s_put_str(obj, "person_name", a->person_name);
 	bad |= s_put_str(obj, "id_masked", a->id_masked);
 	bad |= s_put_str(obj, "phone", a->phone);
@@ -587,6 +616,10 @@ risk_alert_to_json(const Gridwall__V1__RiskAlert *a)
 		bad |= s_put(obj, "raised_at", s_time_json(a->raised_at));
 	if (a->has_previous_level)
 		bad |= s_put(obj, "previous_level", s_level_json(a->previous_level));
+	if (a->has_observe_until)
+		bad |= s_put(obj, "observe_until", s_time_json(a->observe_until));
+	if (a->has_follow_up_due)
+		bad |= s_put(obj, "follow_up_due", s_time_json(a->follow_up_due));
 	if (bad) {
 		json_decref(obj);
 		return NULL;

@@ -104,6 +104,10 @@ feed_endpoint = tcp://127.0.0.1:$((BASE + 5))
 http_listen = 127.0.0.1:$INGEST_HTTP_PORT
 ${INGEST_EXTRA:-}
 
+[rulesd]
+rules = ${RULES:-$ROOT/deploy/rules}
+${RULES_EXTRA:-}
+
 [reportd]
 http_listen = 127.0.0.1:$HTTP_PORT
 snapshot_interval_ms = 200

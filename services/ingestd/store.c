@@ -81,7 +81,8 @@ static const char SQL_PERSONS_BY_NAME[] =
  * statement starts cannot be stored by anyone before it inserts: the insert
  * needs no ON CONFLICT, and the original of a duplicate is looked up only
  * for the records not inserted.
- *   resolved  the new ones (not stored before), with their household and
+ *   resolved  the new ones (not stored before), with their household (the
+ *             one named, or else the person's own on file) and their
  *             person on file, if any: by document (pd), or, for a record
  *             without one (its id_number is NULL, so pd finds nobody), by
  *             name, phone and household (pu);
@@ -94,7 +95,8 @@ static const char SQL_PERSONS_BY_NAME[] =
  */
 static const char SQL_SCREENINGS[] =
 	"WITH " INCOMING ", resolved AS ("
-	"  SELECT i.*, h.id AS hid, coalesce(pd.id, pu.id) AS pid, "
+	"  SELECT i.*, CASE WHEN i.household_code IS NULL THEN pd.household_id ELSE h.id END AS hid, "
+	"         coalesce(pd.id, pu.id) AS pid, "
 	"         coalesce(pd.name, pu.name) AS pname, coalesce(pd.birth_date, pu.birth_date) AS pbirth "
 	"  FROM incoming i "
 	"  LEFT JOIN households h ON h.grid_code = i.grid_code AND h.code = i.household_code "

@@ -1,16 +1,24 @@
 /*
- * Exactly-once effects: the assessments, person states and alerts derived
- * from a batch of screenings are written together with rulesd's watermark
- * in one transaction. A crash before COMMIT repeats nothing; after it, the
- * watermark says the batch is done. Alerts are raised only when a person's
- * level rises, so a repeated screening raises nothing.
+ * Exactly-once effects: the assessments, alerts and states derived from a
+ * batch of screenings are written together with rulesd's watermark in one
+ * transaction. A crash before COMMIT repeats nothing; after it, the
+ * watermark says the batch is done. The states in memory move with the
+ * transaction: rolled back with it, kept with its COMMIT.
+ *
+ * A batch the database refuses for its data is evaluated again one
+ * screening per transaction, and a screening that fails alone is logged
+ * and skipped: one bad record never stops the others.
+ *
+ * Only what changes something is written: an assessment for a screening
+ * that fired a rule, the states it moved, an alert when a level rose or a
+ * new action is needed. A normal screening of a person with no state
+ * writes nothing but its share of the watermark.
  */
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "codec.h"
-#include "idcard.h"
 #include "log.h"
 #include "rulesd.h"
 
@@ -21,37 +29,20 @@ static const char SQL_ASSESSMENT[] =
 	"        ARRAY(SELECT jsonb_array_elements_text($5::jsonb)), $6) "
 	"ON CONFLICT (screening_id) DO NOTHING";
 
-static const char SQL_STATE[] =
-	"SELECT level FROM person_states WHERE person_id = $1::bigint";
-
-static const char SQL_SET_STATE[] =
-	"INSERT INTO person_states (person_id, level, since, last_screening) "
-	"VALUES ($1::bigint, $2, to_timestamp($3::bigint), $4::bigint) "
-	"ON CONFLICT (person_id) DO UPDATE SET level = EXCLUDED.level, since = EXCLUDED.since, "
-	"  last_screening = EXCLUDED.last_screening";
-
-static const char SQL_ALERT[] =
-	"INSERT INTO alerts (screening_id, person_id, grid_code, level, previous_level, rule_ids, reasons, action) "
-	"VALUES ($1::bigint, $2::bigint, $3, $4, $5, "
-	"        ARRAY(SELECT jsonb_array_elements_text($6::jsonb)), "
-	"        ARRAY(SELECT jsonb_array_elements_text($7::jsonb)), $8) "
-	"RETURNING id, extract(epoch FROM raised_at)::bigint";
-
-static const char SQL_PERSON[] =
-	"SELECT name, coalesce(id_number, ''), coalesce(phone, '') FROM persons WHERE id = $1::bigint";
-
 static const char SQL_WATERMARK[] =
 	"UPDATE consumer_offsets SET last_id = $1::bigint, updated_at = now() WHERE consumer = 'rulesd'";
 
-/* The ids and reasons of a verdict as two JSON arrays (malloc'ed text). */
+/* The ids and reasons of the fired rules as two JSON arrays (malloc'ed text). */
 static void
-s_hits_json(const struct verdict *v, char **ids, char **reasons)
+s_hits_json(const struct rule_set *rs, const struct assessment *as, char **ids, char **reasons)
 {
 	json_t *a = json_array(), *b = json_array();
 
-	for (int i = 0; i < v->nhits; i++) {
-		json_array_append_new(a, json_string(v->hits[i].id));
-		json_array_append_new(b, json_string(v->hits[i].reason));
+	for (size_t i = 0; i < as->nfired; i++) {
+		const struct rule *rule = rule_set_rule(rs, as->fired[i]);
+
+		json_array_append_new(a, json_string(rule->id));
+		json_array_append_new(b, json_string(rule->reason));
 	}
 	*ids = json_dumps(a, JSON_COMPACT);
 	*reasons = json_dumps(b, JSON_COMPACT);
@@ -59,174 +50,131 @@ s_hits_json(const struct verdict *v, char **ids, char **reasons)
 	json_decref(b);
 }
 
-/* The person's current level, NORMAL if none; -1 on failure. */
-static int
-s_current_level(struct rulesd *r, const char *person)
-{
-	const char *params[1] = { person };
-	PGresult *res = db_query(r->daemon->db, "read person state", PGRES_TUPLES_OK, SQL_STATE, 1, params);
-	int level = GRIDWALL__V1__RISK_LEVEL__NORMAL;
-
-	if (res == NULL)
-		return -1;
-	if (PQntuples(res) > 0)
-		level = codec_level_parse(PQgetvalue(res, 0, 0));
-	PQclear(res);
-	return level < 0 ? GRIDWALL__V1__RISK_LEVEL__NORMAL : level;
-}
-
-/* A new slot in the list of alerts raised by this batch. */
-static struct raised *
-s_new_raised(struct rulesd *r)
-{
-	if (r->nraised == r->cap_raised) {
-		size_t cap = r->cap_raised ? r->cap_raised * 2 : 16;
-		struct raised *p = realloc(r->raised, cap * sizeof(*p));
-
-		if (p == NULL)
-			return NULL;
-		r->raised = p;
-		r->cap_raised = cap;
-	}
-	return memset(&r->raised[r->nraised++], 0, sizeof(struct raised));
-}
-
-/* Fills the person part of an alert from the registry. */
+/* Writes why the rules flagged a screening. */
 static bool
-s_alert_person(struct rulesd *r, struct raised *ra, const char *person)
-{
-	const char *params[1] = { person };
-	PGresult *res = db_query(r->daemon->db, "read person", PGRES_TUPLES_OK, SQL_PERSON, 1, params);
-
-	if (res == NULL)
-		return false;
-	if (PQntuples(res) > 0) {
-		snprintf(ra->name, sizeof(ra->name), "%s", PQgetvalue(res, 0, 0));
-		idcard_mask(PQgetvalue(res, 0, 1), ra->id_masked);
-		snprintf(ra->phone, sizeof(ra->phone), "%s", PQgetvalue(res, 0, 2));
-	}
-	PQclear(res);
-	return true;
-}
-
-/* Builds the RiskAlert message of a raised alert; strings live in ra. */
-static void
-s_alert_message(struct rulesd *r, struct raised *ra, const struct screening *s,
-                const struct verdict *v, int previous, PGresult *res)
-{
-	Gridwall__V1__RiskAlert *a = &ra->alert;
-
-	gridwall__v1__risk_alert__init(a);
-	a->alert_id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-	a->has_raised_at = true;
-	a->raised_at = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
-	a->screening_id = s->id;
-	a->person_id = s->person_id;
-	a->level = v->level;
-	a->has_previous_level = true;
-	a->previous_level = (Gridwall__V1__RiskLevel)previous;
-	for (int i = 0; i < v->nhits; i++) {
-		ra->rule_ids[i] = (char *)v->hits[i].id;
-		ra->reasons[i] = (char *)v->hits[i].reason;
-	}
-	a->n_rule_ids = a->n_reasons = (size_t)v->nhits;
-	a->rule_ids = ra->rule_ids;
-	a->reasons = ra->reasons;
-	snprintf(ra->action, sizeof(ra->action), "%s", v->action ? v->action : "");
-	snprintf(ra->grid, sizeof(ra->grid), "%s", s->grid_code);
-	area_path(r->areas, s->grid_code, ra->path, sizeof(ra->path));
-	a->action = ra->action;
-	a->grid_code = ra->grid;
-	a->area_path = ra->path;
-	a->person_name = ra->name;
-	a->id_masked = ra->id_masked;
-	a->phone = ra->phone;
-}
-
-/* Raises an alert for a rise in level; false on a database failure. */
-static bool
-s_raise(struct rulesd *r, const struct screening *s, const struct verdict *v, int previous,
-        const char *ids, const char *reasons)
+s_assessment(struct rulesd *r, const struct screening *s, const struct assessment *as)
 {
 	char sid[24], pid[24];
-	const char *params[8] = { sid, pid, s->grid_code, codec_level_name(v->level),
-	                          codec_level_name((Gridwall__V1__RiskLevel)previous), ids, reasons,
-	                          v->action };
-	struct raised *ra;
-	PGresult *res;
-
-	snprintf(sid, sizeof(sid), "%lld", (long long)s->id);
-	snprintf(pid, sizeof(pid), "%lld", (long long)s->person_id);
-	res = db_query(r->daemon->db, "insert alert", PGRES_TUPLES_OK, SQL_ALERT, 8, params);
-	if (res == NULL)
-		return false;
-	ra = s_new_raised(r);
-	if (ra == NULL || !s_alert_person(r, ra, pid)) {
-		PQclear(res);
-		return false;
-	}
-	s_alert_message(r, ra, s, v, previous, res);
-	PQclear(res);
-	return true;
-}
-
-/* Writes what one flagged screening changes: assessment, state, maybe an alert. */
-static bool
-s_flagged(struct rulesd *r, const struct screening *s, const struct verdict *v)
-{
-	char sid[24], pid[24], at[24];
 	char *ids = NULL, *reasons = NULL;
-	const char *assess[6] = { sid, pid, codec_level_name(v->level), NULL, NULL, v->action };
-	const char *state[4] = { pid, codec_level_name(v->level), at, sid };
-	bool ok = false;
-	int current;
+	const char *params[6] = { sid, pid, codec_level_name((Gridwall__V1__RiskLevel)as->level), NULL,
+	                          NULL, as->top ? as->top->action : NULL };
+	bool ok;
 
 	snprintf(sid, sizeof(sid), "%lld", (long long)s->id);
 	snprintf(pid, sizeof(pid), "%lld", (long long)s->person_id);
-	snprintf(at, sizeof(at), "%lld", (long long)s->screened_at);
-	s_hits_json(v, &ids, &reasons);
-	assess[3] = ids;
-	assess[4] = reasons;
-	if (!db_command(r->daemon->db, "insert assessment", SQL_ASSESSMENT, 6, assess))
-		goto out;
-	current = s_current_level(r, pid);
-	if (current < 0)
-		goto out;
-	ok = true;
-	if ((int)v->level <= current)
-		goto out;
-	ok = db_command(r->daemon->db, "set person state", SQL_SET_STATE, 4, state) &&
-	     s_raise(r, s, v, current, ids, reasons);
-out:
+	s_hits_json(r->rules, as, &ids, &reasons);
+	params[3] = ids;
+	params[4] = reasons;
+	ok = ids != NULL && reasons != NULL &&
+	     db_command(r->daemon->db, "insert assessment", SQL_ASSESSMENT, 6, params);
 	free(ids);
 	free(reasons);
 	return ok;
 }
 
-int
-effects_commit(struct rulesd *r, int64_t last)
+/* Evaluates one screening and writes what it changed. */
+static bool
+s_screening(struct rulesd *r, size_t i)
 {
-	struct verdict v;
+	const struct screening *s = &r->batch[i];
+	struct assessment as;
+
+	if (!assess_screening(&r->state, r->rules, &r->risk, s, &as)) {
+		log_error("out of memory assessing screening %lld", (long long)s->id);
+		return false;
+	}
+	r->levels[i] = (Gridwall__V1__RiskLevel)as.new_level;
+	return (as.nfired == 0 || s_assessment(r, s, &as)) && (!as.alert || alert_risk(r, s, &as));
+}
+
+/* Writes the new watermark and commits; false on failure. */
+static bool
+s_finish(struct rulesd *r, int64_t last)
+{
 	char wm[24];
 	const char *params[1] = { wm };
 
-	r->nraised = 0;
+	snprintf(wm, sizeof(wm), "%lld", (long long)last);
+	return state_persist(r) &&
+	       db_command(r->daemon->db, "advance watermark", SQL_WATERMARK, 1, params) &&
+	       db_command(r->daemon->db, "commit", "COMMIT", 0, NULL);
+}
+
+/* Evaluates batch[from, to) in one transaction up to watermark last; 0 once committed. */
+static int
+s_commit_range(struct rulesd *r, size_t from, size_t to, int64_t last)
+{
+	size_t raised = r->nraised;
+
 	if (!db_command(r->daemon->db, "begin", "BEGIN", 0, NULL))
 		return -1;
-	for (size_t i = 0; i < r->nbatch; i++) {
-		rules_evaluate(&r->risk, &r->batch[i], &v);
-		r->levels[i] = v.level;
-		if (v.level > GRIDWALL__V1__RISK_LEVEL__NORMAL && !s_flagged(r, &r->batch[i], &v))
+	assess_begin(&r->state);
+	for (size_t i = from; i < to; i++)
+		if (!s_screening(r, i))
 			goto fail;
-	}
-	snprintf(wm, sizeof(wm), "%lld", (long long)last);
-	if (!db_command(r->daemon->db, "advance watermark", SQL_WATERMARK, 1, params) ||
-	    !db_command(r->daemon->db, "commit", "COMMIT", 0, NULL))
+	if (!s_finish(r, last))
 		goto fail;
-	r->alerts_raised += r->nraised;
+	assess_commit(&r->state);
 	return 0;
 fail:
 	db_rollback(r->daemon->db);
-	r->nraised = 0;
+	assess_rollback(&r->state);
+	r->nraised = raised;
 	return -1;
+}
+
+/* Whether the last failure was the database refusing the data, not the connection. */
+static bool
+s_data_error(struct rulesd *r)
+{
+	const char *state = db_last_sqlstate(r->daemon->db);
+
+	return db_conn(r->daemon->db) != NULL && state[0] != '\0' && strncmp(state, "08", 2) != 0 &&
+	       strncmp(state, "57", 2) != 0;
+}
+
+/* Moves the watermark past a screening that cannot be evaluated; 0 once committed. */
+static int
+s_skip(struct rulesd *r, const struct screening *s)
+{
+	log_error("screening %lld (person %lld) cannot be evaluated (SQLSTATE %s); skipped",
+	          (long long)s->id, (long long)s->person_id, db_last_sqlstate(r->daemon->db));
+	if (!db_command(r->daemon->db, "begin", "BEGIN", 0, NULL))
+		return -1;
+	assess_begin(&r->state);
+	if (!s_finish(r, s->id)) {
+		db_rollback(r->daemon->db);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * A batch the database refused for its data, again one screening per
+ * transaction: one bad record is skipped alone, the others take effect.
+ */
+static int
+s_commit_each(struct rulesd *r)
+{
+	log_warn("batch of %zu refused for its data; evaluating it one by one", r->nbatch);
+	for (size_t i = 0; i < r->nbatch; i++) {
+		if (s_commit_range(r, i, i + 1, r->batch[i].id) == 0)
+			continue;
+		if (!s_data_error(r) || s_skip(r, &r->batch[i]) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+int
+effects_commit(struct rulesd *r, int64_t last)
+{
+	r->nraised = 0;
+	if (!r->state_loaded || r->rules == NULL)
+		return -1;
+	if (s_commit_range(r, 0, r->nbatch, last) == 0)
+		return 0;
+	if (!s_data_error(r))
+		return -1;
+	return r->nbatch == 1 ? s_skip(r, &r->batch[0]) : s_commit_each(r);
 }

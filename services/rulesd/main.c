@@ -1,14 +1,17 @@
 /*
  * gridwall-rulesd: the rule engine. Live record events from ingestd are
- * batched and evaluated; whenever an event is missing (lost on the fast
- * path, or rulesd was down) rulesd catches up from the screenings table from
- * its watermark, so every stored record is evaluated exactly once.
+ * batched and evaluated against the rule files and the persons' states;
+ * whenever an event is missing (lost on the fast path, or rulesd was down)
+ * rulesd catches up from the screenings table from its watermark, so every
+ * stored record is evaluated exactly once. SIGHUP reloads the rule files
+ * whole, or keeps the running ones if the new ones are wrong.
  */
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "codec.h"
+#include "defaults.h"
 #include "log.h"
 #include "registry.h"
 #include "rulesd.h"
@@ -16,6 +19,8 @@
 #define OWN(field) offsetof(struct rulesd_config, field)
 
 static const struct config_key rulesd_keys[] = {
+	{ "rules", CONFIG_STRING, DEFAULT_RULES_PATH, 0, 0, true, OWN(rules),
+	  "the rule file, or a folder of *.rules files read as one set (docs/rules.md)" },
 	{ "batch_max", CONFIG_INT, "1000", 1, 100000, true, OWN(batch_max),
 	  "most screenings evaluated in one transaction" },
 	{ "flush_delay_ms", CONFIG_INT, "5", 0, 10000, true, OWN(flush_delay_ms),
@@ -24,6 +29,12 @@ static const struct config_key rulesd_keys[] = {
 	  "how often the table is checked for records whose event was lost" },
 	{ "alerts_hwm", CONFIG_INT, "100000", 100, 10000000, false, OWN(alerts_hwm),
 	  "alerts queued per subscriber before new ones are dropped" },
+	{ "lifecycle_interval_ms", CONFIG_INT, "60000", 10, 3600000, true, OWN(lifecycle_interval_ms),
+	  "how often observations, follow-ups and coverage are checked against the clock" },
+	{ "follow_up_grace_hours", CONFIG_INT, "6", 0, 720, true, OWN(follow_up_grace_hours),
+	  "how long after it was due a follow-up screening is overdue" },
+	{ "coverage_gap_days", CONFIG_INT, "3", 0, 365, true, OWN(coverage_gap_days),
+	  "a registered household not screened for this many days is a coverage gap (0: never)" },
 	CONFIG_END,
 };
 
@@ -31,24 +42,6 @@ static const struct rulesd_config *
 s_config(struct rulesd *r)
 {
 	return r->daemon->config;
-}
-
-/* Publishes one alert with its grid code as topic. */
-static void
-s_publish_alert(struct rulesd *r, struct raised *ra)
-{
-	size_t lens[2];
-	const void *data[2];
-	uint8_t *buf = codec_pack(&ra->alert.base, &lens[1]);
-
-	if (buf == NULL)
-		return;
-	data[0] = ra->grid;
-	lens[0] = strlen(ra->grid);
-	data[1] = buf;
-	if (bus_send(r->alerts, data, lens, 2) != 0)
-		log_warn("alert %lld not published: %s", (long long)ra->alert.alert_id, zmq_strerror(zmq_errno()));
-	free(buf);
 }
 
 /* Forwards one assessed screening to reportd; reportd catches up if it is dropped. */
@@ -106,13 +99,12 @@ s_commit(void *arg, int64_t last)
 		r->nbatch = 0;
 		return -1;
 	}
-	for (size_t i = 0; i < r->nraised; i++)
-		s_publish_alert(r, &r->raised[i]);
-	for (size_t i = 0; i < r->nbatch; i++)
-		s_forward(r, &r->batch[i], r->levels[i]);
 	if (r->nraised > 0)
 		log_info("evaluated %zu, raised %zu alerts (watermark %lld)", r->nbatch, r->nraised,
 		         (long long)last);
+	alert_publish_all(r);
+	for (size_t i = 0; i < r->nbatch; i++)
+		s_forward(r, &r->batch[i], r->levels[i]);
 	r->nbatch = 0;
 	return 0;
 }
@@ -159,7 +151,7 @@ s_apply_limits(struct rulesd *r)
 static const char SQL_WATERMARK[] =
 	"SELECT last_id FROM consumer_offsets WHERE consumer = 'rulesd'";
 
-/* Reads the registries and the watermark; true when all are loaded. */
+/* Reads the registries, the states and the watermark; true when all are loaded. */
 static bool
 s_load_state(struct rulesd *r, int64_t *watermark)
 {
@@ -177,6 +169,8 @@ s_load_state(struct rulesd *r, int64_t *watermark)
 		return false;
 	area_tree_destroy(&r->areas);
 	r->areas = areas;
+	if (!state_load(r))
+		return false;
 	log_info("watermark %lld", (long long)*watermark);
 	return true;
 }
@@ -188,6 +182,7 @@ s_db_up(struct daemon *d)
 	struct rulesd *r = d->ctx;
 	int64_t watermark;
 
+	ruleset_record(r);
 	if (s_load_state(r, &watermark))
 		consumer_start(&r->consumer, watermark);
 }
@@ -199,6 +194,9 @@ s_start(struct daemon *d)
 	const struct rulesd_config *cfg = d->config;
 
 	r->daemon = d;
+	if (!ruleset_reload(r))
+		return -1;
+	lifecycle_start(r);
 	consumer_init(&r->consumer, d->loop, sizeof(struct screening), &rulesd_consumer, r);
 	s_apply_limits(r);
 	r->events = bus_socket_new(d->bus, ZMQ_PULL, "events", 0);
@@ -215,14 +213,17 @@ s_start(struct daemon *d)
 	return bus_socket_watch(r->events, s_on_event, r);
 }
 
-/* SIGHUP: the risk areas and the area tree may have changed. */
+/* SIGHUP: the rule files, the risk areas and the limits may have changed. */
 static void
 s_reload(struct daemon *d, const void *old)
 {
 	struct rulesd *r = d->ctx;
+	const struct rulesd_config *cfg = d->config;
 
 	(void)old;
 	s_apply_limits(r);
+	uv_timer_set_repeat(&r->lifecycle_timer, (uint64_t)cfg->lifecycle_interval_ms);
+	ruleset_reload(r);
 	if (r->consumer.ready && !risk_registry_load(d->db, &r->risk))
 		log_warn("risk areas not reloaded; the old ones stay");
 }
@@ -242,8 +243,12 @@ s_stop(struct daemon *d)
 {
 	struct rulesd *r = d->ctx;
 
-	log_info("evaluated=%llu alerts=%llu watermark=%lld", (unsigned long long)r->consumer.applied,
-	         (unsigned long long)r->alerts_raised, (long long)r->consumer.watermark);
+	log_info("evaluated=%llu alerts=%llu released=%llu overdue=%llu coverage_gaps=%llu "
+	         "watermark=%lld", (unsigned long long)r->consumer.applied,
+	         (unsigned long long)r->alerts_raised, (unsigned long long)r->released,
+	         (unsigned long long)r->overdue, (unsigned long long)r->coverage_gaps,
+	         (long long)r->consumer.watermark);
+	lifecycle_stop(r);
 	if (r->daemon != NULL)
 		consumer_close(&r->consumer);
 	bus_socket_close(&r->events);
@@ -251,6 +256,8 @@ s_stop(struct daemon *d)
 	bus_socket_close(&r->assessed);
 	area_tree_destroy(&r->areas);
 	risk_registry_free(&r->risk);
+	rule_set_free(&r->rules);
+	assess_free(&r->state);
 	free(r->batch);
 	free(r->levels);
 	free(r->raised);
@@ -266,6 +273,7 @@ static const struct daemon_ops rulesd_ops = {
 	.drain = s_drain,
 	.stop = s_stop,
 	.db_up = s_db_up,
+	.check = ruleset_check,
 };
 
 int

@@ -1,8 +1,10 @@
 /*
- * rulesd: evaluates the rules against each stored screening, writes the
- * assessment, the person's new state, any alert and its watermark in one
+ * rulesd: evaluates the rules (a rule file, docs/rules.md) against each
+ * stored screening and the person's state, writes the assessment, the new
+ * person and household states, any alert and its watermark in one
  * transaction, then publishes the alerts (topic = grid code) and forwards
- * the assessed record to reportd.
+ * the assessed record to reportd. A clock releases persons whose
+ * observation ended, and raises overdue follow-ups and coverage gaps.
  */
 #ifndef GRIDWALL_RULESD_H
 #define GRIDWALL_RULESD_H
@@ -11,80 +13,38 @@
 #include <stdint.h>
 
 #include "area.h"
+#include "assess.h"
 #include "consumer.h"
 #include "daemon.h"
 #include "gridwall/v1/gridwall.pb-c.h"
-
-#define RULE_HITS_MAX 8
-#define NO_DAY INT32_MIN
-
-/* What the rules look at of one screening, from an event or a table row. */
-struct screening {
-	int64_t id;
-	int64_t person_id;
-	int64_t screened_at;          /* Unix seconds */
-	int64_t received_at;
-	char grid_code[AREA_CODE_MAX];
-	bool has_temperature;
-	int temperature_tenths;
-	unsigned symptoms;            /* bit (1 << Symptom) per symptom */
-	char origin_region[16];
-	int32_t arrived_day;          /* days since 1970-01-01, or NO_DAY */
-	int contact;                  /* Gridwall__V1__Contact */
-};
-
-/* A risk area: region-code prefix and the days it was one. */
-struct risk_area {
-	char region[16];
-	int32_t from_day;
-	int32_t to_day;               /* INT32_MAX while still a risk area */
-};
-
-struct risk_registry {
-	struct risk_area *areas;
-	size_t n;
-};
-
-struct rule_hit {
-	const char *id;
-	const char *reason;
-	const char *action;
-	Gridwall__V1__RiskLevel level;
-};
-
-struct verdict {
-	Gridwall__V1__RiskLevel level;
-	const char *action;           /* of the highest-level rule that fired */
-	struct rule_hit hits[RULE_HITS_MAX];
-	int nhits;
-};
-
-/* rules.c: evaluation, pure. */
-void rules_evaluate(const struct risk_registry *risk, const struct screening *s, struct verdict *v);
-bool rules_arrived_from_risk_area(const struct risk_registry *risk, const struct screening *s);
-/* Loads the risk-area registry; false (logged) on failure, leaving *reg untouched. */
-bool risk_registry_load(struct db *db, struct risk_registry *reg);
-void risk_registry_free(struct risk_registry *reg);
+#include "risk.h"
+#include "rulelang.h"
+#include "screening.h"
 
 struct rulesd_config {
 	struct daemon_config shared;
+	char *rules;
 	long batch_max;
 	long flush_delay_ms;
 	long catch_up_interval_ms;
 	long alerts_hwm;
+	long lifecycle_interval_ms;
+	long follow_up_grace_hours;
+	long coverage_gap_days;
 };
 
-/* An alert raised in the current batch, published after COMMIT. */
+/* An alert written by the current transaction, published after COMMIT. */
 struct raised {
 	Gridwall__V1__RiskAlert alert;
-	char *rule_ids[RULE_HITS_MAX];
-	char *reasons[RULE_HITS_MAX];
+	char *rule_ids[ASSESS_HITS_MAX];
+	char *reasons[ASSESS_HITS_MAX];
 	char name[128];
 	char id_masked[24];
 	char phone[32];
 	char path[512];
 	char grid[AREA_CODE_MAX];
-	char action[128];
+	char household[72];
+	char action[RULE_ACTION_MAX + 1];
 };
 
 struct rulesd {
@@ -94,21 +54,55 @@ struct rulesd {
 	struct bus_socket *assessed;      /* PUSH to reportd */
 	struct area_tree *areas;
 	struct risk_registry risk;
+	struct rule_set *rules;           /* swapped whole on reload */
+	bool rules_recorded;              /* in rule_sets */
+	struct assess state;              /* persons and households, in memory */
+	bool state_loaded;
 	struct consumer consumer;         /* live events, catch-up, watermark */
+	uv_timer_t lifecycle_timer;
 	/* the batch being committed */
 	struct screening *batch;
 	Gridwall__V1__RiskLevel *levels;
 	size_t nbatch, cap_batch;
 	struct raised *raised;
 	size_t nraised, cap_raised;
-	uint64_t alerts_raised;
+	uint64_t alerts_raised, released, overdue, coverage_gaps;
 };
+
+/* ruleset.c: the rule files. */
+/* Loads the rules the config names and records them in rule_sets; false (logged) keeps the old ones. */
+bool ruleset_reload(struct rulesd *r);
+/* Records the running set in rule_sets unless done; retried when the database is back. */
+void ruleset_record(struct rulesd *r);
+/* -n: loads the rule files and says what is wrong with them; 0 if they are fit. */
+int ruleset_check(const void *config);
+
+/* state.c: the persisted states, read back at start. */
+/* Loads households and person states into r->state; false (logged) on failure. */
+bool state_load(struct rulesd *r);
+/* Adds the households registered since the last load; false on failure. */
+bool state_load_new_households(struct rulesd *r);
+/* Writes every state the transaction changed; false on failure. */
+bool state_persist(struct rulesd *r);
+
+/* alerts.c: writing alerts and publishing them after COMMIT. */
+/* Writes a risk alert for a screening's assessment; false on a database failure. */
+bool alert_risk(struct rulesd *r, const struct screening *s, const struct assessment *as);
+/* Writes an alert for something time changed; false on a database failure. */
+bool alert_event(struct rulesd *r, const struct assess_event *ev);
+/* Publishes the alerts of the committed transaction, with the grid code as topic. */
+void alert_publish_all(struct rulesd *r);
 
 /* effects.c: one transaction per batch of screenings, with watermark last. */
 int effects_commit(struct rulesd *r, int64_t last);
 
-/* screening.c: building screenings from events and rows. */
-bool screening_from_event(const Gridwall__V1__RecordEvent *ev, struct screening *s);
+/* lifecycle.c: the clock. */
+void lifecycle_start(struct rulesd *r);
+void lifecycle_stop(struct rulesd *r);
+/* Runs one tick now (also on the timer); 0 when committed. */
+int lifecycle_tick(struct rulesd *r, int64_t now);
+
+/* screening.c: the batch. */
 /* Fetches up to limit stored screenings after id into r->batch; *last gets the last id. -1 on failure. */
 int screening_fetch_after(struct rulesd *r, int64_t after, long limit, int64_t *last);
 /* Appends a screening to the batch being built. */

@@ -21,9 +21,11 @@ S=440606001001001   # a Shunde grid
 uuid() { printf '00000000-0000-4000-8000-%012d' "$1"; }
 
 # Fifteen lines: normal, key person, high (fever from Hubei), high (close
-# contact), attention (fever), too long ago, four invalid, a duplicate in the
-# batch, a repeat of a key person, a line of garbage, a new resident from
-# Wuhan with a cough, and a normal arrival from a place that is no risk area.
+# contact), a fever in the household of that close contact (key person by
+# the household), too long ago (but living with the fever from Hubei: key
+# person by the household), four invalid, a duplicate in the batch, a repeat
+# of a key person, a line of garbage, a new resident from Wuhan with a
+# cough, and a normal arrival from a place that is no risk area.
 cat >"$GRIDWALL_VAR/records.jsonl" <<JSON
 {"client_uuid":"$(uuid 1)","channel":"door_to_door","screened_at":$AT,"grid_code":"$N","household_code":"$N-00001","id_type":"resident_id","id_number":"440605198503120016","name":"陈志强","phone":"13800000001","temperature":36.5}
 {"client_uuid":"$(uuid 2)","channel":"door_to_door","screened_at":$AT,"grid_code":"$N","household_code":"$N-00001","id_type":"resident_id","id_number":"440605199001010022","name":"李秀英","temperature":36.6,"origin_region":"420100","arrived_on":"$ARRIVED_3"}
@@ -84,14 +86,14 @@ check "temperature stored to the tenth, absent ones NULL" "38.1" \
 echo "# alerts"
 alerts() { sql "SELECT string_agg(p.name || ':' || a.level || ':' || array_to_string(a.rule_ids, '+'), ',' ORDER BY p.name) FROM alerts a JOIN persons p ON p.id = a.person_id"; }
 wait_for "alerts for exactly the right persons and levels" \
-	"何俊杰:attention:fever,周敏:high:symptoms_from_risk_area,李秀英:key:risk_area_arrival,梁淑芬:high:close_contact,黄伟:high:fever_from_risk_area" alerts
+	"何俊杰:key:fever+household_of_high_risk,吴丽娟:key:household_of_high_risk,周敏:high:symptoms_from_risk_area,李秀英:key:risk_area_arrival,梁淑芬:high:close_contact,黄伟:high:fever_from_risk_area" alerts
 check "the repeated key person raised no second alert" 1 \
 	"$(sql "SELECT count(*) FROM alerts a JOIN persons p ON p.id = a.person_id WHERE p.name = '李秀英'")"
-check "assessments only for flagged screenings (6 of 9)" 6 "$(sql "SELECT count(*) FROM assessments")"
+check "assessments only for flagged screenings (7 of 9)" 7 "$(sql "SELECT count(*) FROM assessments")"
 check "rulesd watermark at the last screening" "$(sql "SELECT max(id) FROM screenings")" \
 	"$(sql "SELECT last_id FROM consumer_offsets WHERE consumer = 'rulesd'")"
-wait_for "the Nanhai subscriber received Nanhai's 3 alerts live, no Shunde one" \
-	"周敏:high,李秀英:key,黄伟:high" \
+wait_for "the Nanhai subscriber received Nanhai's 4 alerts live, no Shunde one" \
+	"吴丽娟:key,周敏:high,李秀英:key,黄伟:high" \
 	sh -c "jq -r '.person_name + \":\" + .level' '$GRIDWALL_VAR/nanhai.jsonl' | sort | paste -sd,"
 check "live alerts carry the masked id and the area path" "440605********003X 佛山市 / 南海区 / 桂城街道 / 翠颐社区 / 第1网格" \
 	"$(jq -r 'select(.person_name == "黄伟") | .id_masked + " " + .area_path' "$GRIDWALL_VAR/nanhai.jsonl")"
@@ -99,12 +101,12 @@ check "live alerts carry the masked id and the area path" "440605********003X �
 echo "# aggregates"
 agg() { curl -s "http://127.0.0.1:$HTTP_PORT/v1/aggregates?area=$1&from=$DAY&to=$DAY" |
 	jq -r '.rows[0] | [.screened, .fevers, .key_persons, .high_risk] | map(tostring) | join(" ")'; }
-wait_for "city aggregates: screened fevers key high" "9 2 2 3" agg 4406
-check "Nanhai aggregates" "6 1 2 2" "$(agg 440605)"
-check "Shunde aggregates" "3 1 0 1" "$(agg 440606)"
+wait_for "city aggregates: screened fevers key high" "9 2 4 3" agg 4406
+check "Nanhai aggregates" "6 1 3 2" "$(agg 440605)"
+check "Shunde aggregates" "3 1 1 1" "$(agg 440606)"
 check "grid aggregates by level" "2" \
 	"$(curl -s "http://127.0.0.1:$HTTP_PORT/v1/aggregates?area=4406&level=grid" | jq '.rows | length')"
-wait_for "the feed published Nanhai's new totals" "6 1 2 2" \
+wait_for "the feed published Nanhai's new totals" "6 1 3 2" \
 	sh -c "jq -r 'select(.area == \"440605\" and .day == \"$DAY\") | [.screened, .fevers, .key_persons, .high_risk] | map(tostring) | join(\" \")' '$GRIDWALL_VAR/feed.jsonl' | tail -n 1"
 check "the feed carried only areas inside Nanhai" "" \
 	"$(jq -r 'select(.area | startswith("440605") | not) | .area' "$GRIDWALL_VAR/feed.jsonl")"
@@ -131,12 +133,12 @@ JSON
 "$BUILD/gridctl" push --endpoint "tcp://127.0.0.1:$((BASE + 1))" "$GRIDWALL_VAR/late.jsonl" >/dev/null 2>&1
 check "records stored while rulesd is down" 11 "$(sql "SELECT count(*) FROM screenings")"
 sleep 0.3
-check "no alert without rulesd" 5 "$(sql "SELECT count(*) FROM alerts")"
+check "no alert without rulesd" 6 "$(sql "SELECT count(*) FROM alerts")"
 start_daemon rulesd
 wait_for "rulesd caught up: the late key person is flagged" "key" \
 	sql "SELECT a.level FROM alerts a JOIN persons p ON p.id = a.person_id WHERE p.name = '郭建华'"
-wait_for "reportd caught up: city screened 11" "11 2 3 3" agg 4406
-check "every screening evaluated exactly once (assessments = flagged ones)" 7 \
+wait_for "reportd caught up: city screened 11" "11 2 5 3" agg 4406
+check "every screening evaluated exactly once (assessments = flagged ones)" 8 \
 	"$(sql "SELECT count(*) FROM assessments")"
 
 echo "# PostgreSQL stopped under load: nothing acknowledged until it is back"
@@ -158,7 +160,7 @@ check "the device was told to retry later while the database was down" yes \
 check "ingestd reconnected" 1 "$(grep -c 'database connected again' "$GRIDWALL_VAR/log/ingestd.log")"
 wait_for "rulesd reconnected and evaluated it: the fever raised an attention alert" "attention" \
 	sql "SELECT a.level FROM alerts a JOIN screenings s ON s.id = a.screening_id WHERE s.client_uuid = '$(uuid 31)'"
-wait_for "reportd reconnected and counted it" "12 3 3 3" agg 4406
+wait_for "reportd reconnected and counted it" "12 3 5 3" agg 4406
 
 echo "# reload and stop"
 kill -HUP "$PID_ingestd" "$PID_rulesd" "$PID_reportd"

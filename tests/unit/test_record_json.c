@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -350,7 +351,7 @@ test_result_to_json(void **state)
 	json_decref(want);
 }
 
-/* Alerts show every field, levels by name and raised_at as UTC text. */
+/* Alerts show every field, levels and kind by name and raised_at as UTC text. */
 static void
 test_alert_to_json(void **state)
 {
@@ -361,7 +362,9 @@ test_alert_to_json(void **state)
 
 	(void)state;
 	a.alert_id = 7;
+	a.has_screening_id = 1;
 	a.screening_id = 1001;
+	a.has_person_id = 1;
 	a.person_id = 55;
 	a.level = GRIDWALL__V1__RISK_LEVEL__HIGH;
 	a.n_rule_ids = 2;
@@ -379,7 +382,7 @@ test_alert_to_json(void **state)
 	a.has_previous_level = 1;
 	a.previous_level = GRIDWALL__V1__RISK_LEVEL__KEY_PERSON;
 	out = risk_alert_to_json(&a);
-	want = s_load("{\"alert_id\":7,\"screening_id\":1001,\"person_id\":55,"
+	want = s_load("{\"alert_id\":7,\"kind\":\"risk\",\"screening_id\":1001,\"person_id\":55,"
 	              "\"level\":\"high\",\"rule_ids\":[\"fever\",\"hubei_14d\"],"
 	              "\"reasons\":[\"temperature 38.1\",\"arrived from 420100 on 2020-01-22\"],"
 	              "\"action\":\"fever clinic\",\"grid_code\":\"440605001001001\","
@@ -393,11 +396,93 @@ test_alert_to_json(void **state)
 	a = (Gridwall__V1__RiskAlert)GRIDWALL__V1__RISK_ALERT__INIT;
 	a.level = GRIDWALL__V1__RISK_LEVEL__ATTENTION;
 	out = risk_alert_to_json(&a);
-	want = s_load("{\"alert_id\":0,\"screening_id\":0,\"person_id\":0,"
+	want = s_load("{\"alert_id\":0,\"kind\":\"risk\","
 	              "\"level\":\"attention\",\"rule_ids\":[],\"reasons\":[]}");
 	assert_true(json_equal(out, want));
 	json_decref(out);
 	json_decref(want);
+}
+
+/* Checks that an alert's JSON equals the expected text. */
+static void
+s_expect_alert(const Gridwall__V1__RiskAlert *a, const char *expected)
+{
+	json_t *out = risk_alert_to_json(a);
+	json_t *want = s_load(expected);
+	char *got = out ? json_dumps(out, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+
+	if (!json_equal(out, want))
+		fail_msg("alert %lld: got %s", (long long)a->alert_id, got ? got : "NULL");
+	free(got);
+	json_decref(out);
+	json_decref(want);
+}
+
+/*
+ * The kinds of alerts: a release and an overdue follow-up name a person
+ * and carry their times, a coverage gap names a household and no person,
+ * and a kind this build does not know is shown as its number.
+ */
+static void
+test_alert_kinds(void **state)
+{
+	Gridwall__V1__RiskAlert a = GRIDWALL__V1__RISK_ALERT__INIT;
+
+	(void)state;
+	a.alert_id = 8;
+	a.has_kind = 1;
+	a.kind = GRIDWALL__V1__ALERT_KIND__ALERT_RELEASED;
+	a.has_person_id = 1;
+	a.person_id = 55;
+	a.level = GRIDWALL__V1__RISK_LEVEL__NORMAL;
+	a.has_previous_level = 1;
+	a.previous_level = GRIDWALL__V1__RISK_LEVEL__KEY_PERSON;
+	a.grid_code = "440605001001001";
+	a.has_household_id = 1;
+	a.household_id = 9;
+	a.household_code = "440605001001001-00009";
+	a.person_name = "Chan";
+	a.has_raised_at = 1;
+	a.raised_at = T_0205_10Z;
+	a.has_observe_until = 1;
+	a.observe_until = T_0205_10Z - 3600;
+	s_expect_alert(&a, "{\"alert_id\":8,\"kind\":\"released\",\"person_id\":55,"
+	               "\"level\":\"normal\",\"previous_level\":\"key\",\"rule_ids\":[],"
+	               "\"reasons\":[],\"grid_code\":\"440605001001001\",\"household_id\":9,"
+	               "\"household_code\":\"440605001001001-00009\",\"person_name\":\"Chan\","
+	               "\"raised_at\":\"2020-02-05T10:00:00Z\","
+	               "\"observe_until\":\"2020-02-05T09:00:00Z\"}");
+
+	a.kind = GRIDWALL__V1__ALERT_KIND__ALERT_FOLLOW_UP_OVERDUE;
+	a.level = GRIDWALL__V1__RISK_LEVEL__KEY_PERSON;
+	a.has_observe_until = 0;
+	a.has_follow_up_due = 1;
+	a.follow_up_due = T_0205_10Z - 7200;
+	s_expect_alert(&a, "{\"alert_id\":8,\"kind\":\"follow_up_overdue\",\"person_id\":55,"
+	               "\"level\":\"key\",\"previous_level\":\"key\",\"rule_ids\":[],"
+	               "\"reasons\":[],\"grid_code\":\"440605001001001\",\"household_id\":9,"
+	               "\"household_code\":\"440605001001001-00009\",\"person_name\":\"Chan\","
+	               "\"raised_at\":\"2020-02-05T10:00:00Z\","
+	               "\"follow_up_due\":\"2020-02-05T08:00:00Z\"}");
+
+	a.kind = GRIDWALL__V1__ALERT_KIND__ALERT_COVERAGE_GAP;
+	a.level = GRIDWALL__V1__RISK_LEVEL__NORMAL;
+	a.has_previous_level = 0;
+	a.has_person_id = 0;
+	a.person_name = NULL;
+	a.has_follow_up_due = 0;
+	s_expect_alert(&a, "{\"alert_id\":8,\"kind\":\"coverage_gap\",\"level\":\"normal\","
+	               "\"rule_ids\":[],\"reasons\":[],\"grid_code\":\"440605001001001\","
+	               "\"household_id\":9,\"household_code\":\"440605001001001-00009\","
+	               "\"raised_at\":\"2020-02-05T10:00:00Z\"}");
+
+	a.kind = (Gridwall__V1__AlertKind)9;
+	a.has_household_id = 0;
+	a.household_code = NULL;
+	a.grid_code = NULL;
+	a.has_raised_at = 0;
+	s_expect_alert(&a, "{\"alert_id\":8,\"kind\":9,\"level\":\"normal\","
+	               "\"rule_ids\":[],\"reasons\":[]}");
 }
 
 /* Runs every test of this file. */
@@ -416,6 +501,7 @@ main(void)
 		cmocka_unit_test(test_screened_at),
 		cmocka_unit_test(test_result_to_json),
 		cmocka_unit_test(test_alert_to_json),
+		cmocka_unit_test(test_alert_kinds),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -5,6 +5,13 @@
  * is opened before the listing so that nothing raised in between is missed;
  * an alert that arrives live after it was listed is shown once. Staff see a
  * masked identity number only.
+ *
+ * Alerts are of four kinds (deploy/sql/005_rule_state.sql): a risk alert
+ * comes from a screening; a release, an overdue follow-up and a coverage
+ * gap come from rulesd's clock, and a coverage gap names a household and
+ * no person. A risk alert prints as it always has; the others carry their
+ * kind beside the level. The observation end and the follow-up due are
+ * carried by live alerts only: the alerts table does not keep them.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -25,7 +32,6 @@
 #include "record_json.h"
 
 #define ALERTS_DEFAULT_LIMIT 20
-#define ALERTS_ROLE          "gridwall_office"
 
 struct alerts_opts {
 	const char *area;
@@ -45,7 +51,9 @@ struct alerts_seen {
 /*
  * The latest alerts of an area prefix, newest first (printed in reverse).
  * The area path is read by the code prefixes a grid code has (4, 6, 9, 12
- * and 15 digits), so each lookup is a primary-key probe.
+ * and 15 digits), so each lookup is a primary-key probe. A coverage gap
+ * has no person, and only some alerts name a household: both are joined
+ * when there is one.
  */
 static const char s_list_sql[] =
 	"SELECT a.id, a.screening_id, a.person_id, a.level, a.previous_level,"
@@ -57,8 +65,11 @@ static const char s_list_sql[] =
 	"                           left(a.grid_code, 9), left(a.grid_code, 12),"
 	"                           a.grid_code)),"
 	"       p.name, p.id_number, p.phone,"
-	"       floor(extract(epoch FROM a.raised_at))::bigint"
-	"  FROM alerts a JOIN persons p ON p.id = a.person_id"
+	"       floor(extract(epoch FROM a.raised_at))::bigint,"
+	"       a.kind, a.household_id, h.code"
+	"  FROM alerts a"
+	"  LEFT JOIN persons p ON p.id = a.person_id"
+	"  LEFT JOIN households h ON h.id = a.household_id"
 	" WHERE a.grid_code LIKE $1 || '%'"
 	" ORDER BY a.raised_at DESC, a.id DESC"
 	" LIMIT $2";
@@ -66,7 +77,7 @@ static const char s_list_sql[] =
 enum {
 	COL_ID, COL_SCREENING, COL_PERSON, COL_LEVEL, COL_PREVIOUS, COL_RULES,
 	COL_REASONS, COL_ACTION, COL_GRID, COL_PATH, COL_NAME, COL_ID_NUMBER,
-	COL_PHONE, COL_RAISED,
+	COL_PHONE, COL_RAISED, COL_KIND, COL_HOUSEHOLD, COL_HOUSEHOLD_CODE,
 };
 
 /* One database row as a RiskAlert, and what its fields point into. */
@@ -134,64 +145,6 @@ s_parse_opts(int argc, char **argv, struct alerts_opts *opt)
 	return gridctl_usage("alerts", stderr, GRIDCTL_EXIT_USAGE);
 }
 
-/* True if a connection string sets the user itself. */
-static bool
-s_names_user(const char *conninfo)
-{
-	PQconninfoOption *opts = PQconninfoParse(conninfo, NULL);
-	bool named = false;
-
-	if (opts == NULL)
-		return false;    /* PQconnectdbParams will say what is wrong */
-	for (PQconninfoOption *o = opts; o->keyword != NULL; o++)
-		if (strcmp(o->keyword, "user") == 0 && o->val != NULL && o->val[0] != '\0')
-			named = true;
-	PQconninfoFree(opts);
-	return named;
-}
-
-/* Length of libpq's last error without its trailing newline, for "%.*s". */
-static int
-s_pq_error_len(const PGconn *conn)
-{
-	const char *msg = PQerrorMessage(conn);
-	size_t n = strlen(msg);
-
-	while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
-		n--;
-	return n > 1000 ? 1000 : (int)n;
-}
-
-/* Connects as gridwall_office unless the conninfo names a user; NULL on failure. */
-static PGconn *
-s_connect(const char *conninfo)
-{
-	const char *keys[4], *vals[4];
-	int n = 0;
-	PGconn *conn;
-
-	keys[n] = "dbname";
-	vals[n++] = conninfo;
-	keys[n] = "fallback_application_name";
-	vals[n++] = "gridctl";
-	if (!s_names_user(conninfo)) {
-		keys[n] = "user";
-		vals[n++] = ALERTS_ROLE;
-	}
-	keys[n] = NULL;
-	vals[n] = NULL;
-	conn = PQconnectdbParams(keys, vals, 1);
-	if (conn != NULL && PQstatus(conn) == CONNECTION_OK)
-		return conn;
-	if (conn == NULL)
-		gridctl_err("alerts", "cannot connect to the database: out of memory");
-	else
-		gridctl_err("alerts", "cannot connect to the database: %.*s",
-		            s_pq_error_len(conn), PQerrorMessage(conn));
-	PQfinish(conn);
-	return NULL;
-}
-
 /* Copies the strings of a JSON array into a new char * array pointing into it. */
 static char **
 s_strings(json_t *arr, size_t *n)
@@ -212,29 +165,32 @@ s_strings(json_t *arr, size_t *n)
 	return out;
 }
 
-/* A text column, or NULL when SQL NULL. */
-static char *
-s_col(const PGresult *res, int row, int col)
-{
-	return PQgetisnull(res, row, col) ? NULL : PQgetvalue(res, row, col);
-}
-
-/* A bigint column, 0 when NULL. */
-static int64_t
-s_col_int(const PGresult *res, int row, int col)
-{
-	const char *s = s_col(res, row, col);
-
-	return s ? strtoll(s, NULL, 10) : 0;
-}
-
 /* A level column by its name, NORMAL for anything unknown. */
 static Gridwall__V1__RiskLevel
 s_col_level(const PGresult *res, int row, int col)
 {
-	int v = codec_level_parse(s_col(res, row, col));
+	int v = codec_level_parse(gridctl_col(res, row, col));
 
 	return v < 0 ? GRIDWALL__V1__RISK_LEVEL__NORMAL : (Gridwall__V1__RiskLevel)v;
+}
+
+/* An alert kind by its SQL name (deploy/sql/005_rule_state.sql); risk for anything unknown. */
+static Gridwall__V1__AlertKind
+s_kind_parse(const char *name)
+{
+	static const struct {
+		const char *name;
+		Gridwall__V1__AlertKind kind;
+	} kinds[] = {
+		{ "released", GRIDWALL__V1__ALERT_KIND__ALERT_RELEASED },
+		{ "follow_up_overdue", GRIDWALL__V1__ALERT_KIND__ALERT_FOLLOW_UP_OVERDUE },
+		{ "coverage_gap", GRIDWALL__V1__ALERT_KIND__ALERT_COVERAGE_GAP },
+	};
+
+	for (size_t i = 0; name != NULL && i < sizeof(kinds) / sizeof(kinds[0]); i++)
+		if (strcmp(kinds[i].name, name) == 0)
+			return kinds[i].kind;
+	return GRIDWALL__V1__ALERT_KIND__ALERT_RISK;
 }
 
 /* Builds the alert of one row; its strings point into res and the row. */
@@ -242,14 +198,21 @@ static void
 s_row_load(struct alerts_row *r, const PGresult *res, int row)
 {
 	Gridwall__V1__RiskAlert *a = &r->alert;
-	const char *id_number = s_col(res, row, COL_ID_NUMBER);
-	const char *rules = s_col(res, row, COL_RULES);
-	const char *reasons = s_col(res, row, COL_REASONS);
+	const char *id_number = gridctl_col(res, row, COL_ID_NUMBER);
+	const char *rules = gridctl_col(res, row, COL_RULES);
+	const char *reasons = gridctl_col(res, row, COL_REASONS);
 
 	gridwall__v1__risk_alert__init(a);
-	a->alert_id = s_col_int(res, row, COL_ID);
-	a->screening_id = s_col_int(res, row, COL_SCREENING);
-	a->person_id = s_col_int(res, row, COL_PERSON);
+	a->alert_id = gridctl_col_int(res, row, COL_ID);
+	a->has_kind = 1;
+	a->kind = s_kind_parse(gridctl_col(res, row, COL_KIND));
+	a->has_screening_id = !PQgetisnull(res, row, COL_SCREENING);
+	a->screening_id = gridctl_col_int(res, row, COL_SCREENING);
+	a->has_person_id = !PQgetisnull(res, row, COL_PERSON);
+	a->person_id = gridctl_col_int(res, row, COL_PERSON);
+	a->has_household_id = !PQgetisnull(res, row, COL_HOUSEHOLD);
+	a->household_id = gridctl_col_int(res, row, COL_HOUSEHOLD);
+	a->household_code = gridctl_col(res, row, COL_HOUSEHOLD_CODE);
 	a->level = s_col_level(res, row, COL_LEVEL);
 	a->has_previous_level = 1;
 	a->previous_level = s_col_level(res, row, COL_PREVIOUS);
@@ -257,17 +220,17 @@ s_row_load(struct alerts_row *r, const PGresult *res, int row)
 	r->reasons = json_loads(reasons ? reasons : "[]", 0, NULL);
 	a->rule_ids = s_strings(r->rules, &a->n_rule_ids);
 	a->reasons = s_strings(r->reasons, &a->n_reasons);
-	a->action = s_col(res, row, COL_ACTION);
-	a->grid_code = s_col(res, row, COL_GRID);
-	a->area_path = s_col(res, row, COL_PATH);
-	a->person_name = s_col(res, row, COL_NAME);
+	a->action = gridctl_col(res, row, COL_ACTION);
+	a->grid_code = gridctl_col(res, row, COL_GRID);
+	a->area_path = gridctl_col(res, row, COL_PATH);
+	a->person_name = gridctl_col(res, row, COL_NAME);
 	if (id_number != NULL) {
 		idcard_mask(id_number, r->masked);
 		a->id_masked = r->masked;
 	}
-	a->phone = s_col(res, row, COL_PHONE);
+	a->phone = gridctl_col(res, row, COL_PHONE);
 	a->has_raised_at = !PQgetisnull(res, row, COL_RAISED);
-	a->raised_at = s_col_int(res, row, COL_RAISED);
+	a->raised_at = gridctl_col_int(res, row, COL_RAISED);
 }
 
 /* Frees what s_row_load allocated. */
@@ -280,65 +243,94 @@ s_row_free(struct alerts_row *r)
 	json_decref(r->reasons);
 }
 
-/* Writes text with control characters replaced, so that no field can drive the terminal. */
-static void
-s_put_clean(const char *s)
-{
-	if (s == NULL || *s == '\0') {
-		fputs("-", stdout);
-		return;
-	}
-	for (; *s != '\0'; s++)
-		putchar((unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s);
-}
-
 /* Starts a column: two spaces, then the text. */
 static void
 s_put_col(const char *s)
 {
 	fputs("  ", stdout);
-	s_put_clean(s);
+	gridctl_put_clean(stdout, s);
 }
 
-/* The raised time in local time, or "-". */
+/* A time (Unix seconds) in the machine's local time, or "-" when absent. */
 static void
-s_format_time(const Gridwall__V1__RiskAlert *a, char *buf, size_t size)
+s_format_time(bool has, int64_t at, char *buf, size_t size)
 {
-	time_t t = (time_t)a->raised_at;
+	time_t t = (time_t)at;
 	struct tm tm;
 
-	if (!a->has_raised_at || localtime_r(&t, &tm) == NULL ||
+	if (!has || localtime_r(&t, &tm) == NULL ||
 	    strftime(buf, size, "%Y-%m-%d %H:%M:%S", &tm) == 0)
 		snprintf(buf, size, "-");
 }
 
-/* One alert as a line of text for a person. */
-static void
-s_print_human(const Gridwall__V1__RiskAlert *a)
+/* What the text form prints beside the level for a kind; NULL for a risk alert. */
+static const char *
+s_kind_label(Gridwall__V1__AlertKind kind)
 {
-	const char *name = codec_level_name(a->level);
-	char when[32], level[16];
-	size_t i;
+	switch (kind) {
+	case GRIDWALL__V1__ALERT_KIND__ALERT_RELEASED:
+		return "RELEASED";
+	case GRIDWALL__V1__ALERT_KIND__ALERT_FOLLOW_UP_OVERDUE:
+		return "FOLLOW-UP OVERDUE";
+	case GRIDWALL__V1__ALERT_KIND__ALERT_COVERAGE_GAP:
+		return "COVERAGE GAP";
+	default:
+		return NULL;
+	}
+}
 
-	s_format_time(a, when, sizeof(when));
-	for (i = 0; name != NULL && name[i] != '\0' && i < sizeof(level) - 1; i++)
-		level[i] = (char)(name[i] >= 'a' && name[i] <= 'z' ? name[i] - 'a' + 'A' : name[i]);
-	level[i] = '\0';
-	printf("%s  %-9s", when, name ? level : "?");
-	s_put_col(a->grid_code);
-	s_put_col(a->area_path);
+/* The person's columns: name, masked id, phone and the rule ids. */
+static void
+s_put_person(const Gridwall__V1__RiskAlert *a)
+{
 	s_put_col(a->person_name);
 	s_put_col(a->id_masked);
 	s_put_col(a->phone);
 	fputs("  ", stdout);
-	for (i = 0; i < a->n_rule_ids; i++) {
+	for (size_t i = 0; i < a->n_rule_ids; i++) {
 		if (i > 0)
 			putchar(',');
-		s_put_clean(a->rule_ids[i]);
+		gridctl_put_clean(stdout, a->rule_ids[i]);
 	}
 	if (a->n_rule_ids == 0)
 		putchar('-');
+}
+
+/*
+ * One alert as a line of text for a person. A risk alert: time, level,
+ * grid, area path, person, rules, action. The other kinds add their kind
+ * after the level and, when the alert carries them, the observation end
+ * and the follow-up due at the end; a coverage gap names its household in
+ * place of a person.
+ */
+static void
+s_print_human(const Gridwall__V1__RiskAlert *a)
+{
+	const char *kind = s_kind_label(a->kind);
+	char when[32], level[16];
+
+	s_format_time(a->has_raised_at, a->raised_at, when, sizeof(when));
+	gridctl_level_label(a->level, level, sizeof(level));
+	printf("%s  %-9s", when, level);
+	if (kind != NULL)
+		printf("  %s", kind);
+	s_put_col(a->grid_code);
+	s_put_col(a->area_path);
+	if (a->kind == GRIDWALL__V1__ALERT_KIND__ALERT_COVERAGE_GAP) {
+		fputs("  household ", stdout);
+		gridctl_put_clean(stdout, a->household_code);
+	} else {
+		s_put_person(a);
+	}
 	s_put_col(a->action);
+	if (kind != NULL && a->has_observe_until) {
+		s_format_time(true, a->observe_until, when, sizeof(when));
+		printf("  until %s", when);
+	}
+	if (kind != NULL && a->has_follow_up_due) {
+		s_format_time(true, a->follow_up_due, when, sizeof(when));
+		printf("  due %s", when);
+	}
 	putchar('\n');
 }
 
@@ -402,7 +394,7 @@ s_list(const struct alerts_opts *opt, struct alerts_seen *seen)
 	PGconn *conn;
 	int rc = 0;
 
-	conn = s_connect(opt->conninfo);
+	conn = gridctl_connect("alerts", opt->conninfo, GRIDCTL_OFFICE_ROLE);
 	if (conn == NULL)
 		return -1;
 	snprintf(limit, sizeof(limit), "%ld", opt->limit);
@@ -412,7 +404,7 @@ s_list(const struct alerts_opts *opt, struct alerts_seen *seen)
 	if (PQresultStatus(res) == PGRES_TUPLES_OK) {
 		s_print_rows(res, opt->json, seen);
 	} else {
-		gridctl_err("alerts", "listing alerts: %.*s", s_pq_error_len(conn),
+		gridctl_err("alerts", "listing alerts: %.*s", gridctl_pq_error_len(conn),
 		            PQerrorMessage(conn));
 		rc = -1;
 	}

@@ -9,10 +9,13 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include <jansson.h>
+#include <libpq-fe.h>
 
+#include "civil.h"
 #include "defaults.h"
 
 /* Exit statuses every subcommand shares. */
@@ -33,6 +36,8 @@ int gridctl_import(int argc, char **argv);
 int gridctl_alerts(int argc, char **argv);
 int gridctl_feed(int argc, char **argv);
 int gridctl_keygen(int argc, char **argv);
+int gridctl_followups(int argc, char **argv);
+int gridctl_rules(int argc, char **argv);
 
 /* sub.c: following a PUB socket. fn returns nonzero to stop following. */
 typedef int (*sub_fn)(void *arg, const void *payload, size_t len);
@@ -140,6 +145,36 @@ const struct sender_stats *sender_stats(const struct sender *s);
 void sender_print_json(const char *cmd, FILE *f, const json_t *result);
 /* Gives up on memory exhaustion: a command-line tool has nothing to save. */
 void gridctl_oom(const char *cmd) __attribute__((noreturn));
+
+/*
+ * office.c: what the command office's subcommands share. They connect as
+ * this role unless the connection string names a user; local times are
+ * UTC+8 (LOCAL_UTC_OFFSET_S) whatever the machine's zone.
+ */
+#define GRIDCTL_OFFICE_ROLE "gridwall_office"
+/* What a replay connects as: it reads every screening, which the office may not. */
+#define GRIDCTL_ANALYST_ROLE "gridwall_analyst"
+/* A blocking connection as role unless conninfo names a user; NULL (reported). */
+PGconn *gridctl_connect(const char *cmd, const char *conninfo, const char *role);
+/* Length of libpq's last error without its trailing newline, for "%.*s". */
+int gridctl_pq_error_len(const PGconn *conn);
+/* A text column, or NULL when SQL NULL. */
+char *gridctl_col(const PGresult *res, int row, int col);
+/* A bigint column, 0 when NULL. */
+int64_t gridctl_col_int(const PGresult *res, int row, int col);
+/* Writes stored text with control characters as '?', and "-" for NULL or "". */
+void gridctl_put_clean(FILE *f, const char *s);
+/* A level's name in capitals ("KEY"), "?" for an unknown value. */
+void gridctl_level_label(int level, char *buf, size_t size);
+/* The local day of a Unix time, and the Unix time a local day starts at. */
+int64_t gridctl_local_day(int64_t t);
+int64_t gridctl_local_day_start(int64_t day);
+/* "YYYY-MM-DD" of the local day of a Unix time. */
+void gridctl_local_date(int64_t t, char out[CIVIL_TEXT_LEN + 1]);
+/* "YYYY-MM-DD HH:MM", local. */
+void gridctl_local_minute(int64_t t, char *buf, size_t size);
+/* "YYYY-MM-DDTHH:MM:SS+08:00", local. */
+void gridctl_local_rfc3339(int64_t t, char *buf, size_t size);
 
 /*
  * Prints the usage of subcommand name to f (to stdout for --help, stderr

@@ -45,9 +45,17 @@ static const struct gridctl_cmd s_cmds[] = {
 		"alerts", gridctl_alerts,
 		"[--area CODE] [--follow] [--database CONNINFO] [--endpoint E]"
 		" [--limit N] [--json]",
-		"Lists the latest risk alerts of an area, oldest first, and with\n"
-		"--follow keeps printing new ones as rulesd raises them, until\n"
-		"interrupted. Times are local.\n"
+		"Lists the latest alerts of an area, oldest first, and with --follow\n"
+		"keeps printing new ones as rulesd raises them, until interrupted.\n"
+		"Times are local. Risk alerts (a screening raised a level) print as\n"
+		"time, level, grid, area path, name, masked id, phone, rules, action;\n"
+		"the other kinds add their kind after the level: RELEASED (an\n"
+		"observation ended), FOLLOW-UP OVERDUE (a follow-up screening not done\n"
+		"in time), COVERAGE GAP (a household not screened for days: it names\n"
+		"the household instead of a person). Live alerts also carry the\n"
+		"observation end and the follow-up due (\"until\", \"due\"); stored\n"
+		"ones do not. With --json, \"kind\" is risk, released,\n"
+		"follow_up_overdue or coverage_gap.\n"
 		"  --area CODE          area code prefix, e.g. 440605 (default: all)\n"
 		"  --follow             then print live alerts until SIGINT/SIGTERM\n"
 		"  --database CONNINFO  PostgreSQL (default \"" DEFAULT_DATABASE "\";\n"
@@ -56,6 +64,62 @@ static const struct gridctl_cmd s_cmds[] = {
 		"                       (default " DEFAULT_ALERTS_ENDPOINT ")\n"
 		"  --limit N            how many stored alerts to list (default 20)\n"
 		"  --json               one JSON object per alert instead of text\n",
+	},
+	{
+		"followups", gridctl_followups,
+		"--area CODE [--day YYYY-MM-DD] [--database CONNINFO] [--json]",
+		"Prints the follow-up list of a local day: the persons a grid's team\n"
+		"must visit, as rulesd last recorded them (person_states): those whose\n"
+		"follow-up screening is due by the end of the day (also those already\n"
+		"overdue) and those under observation on the day. Persons are grouped\n"
+		"by grid (code, name, area path) with the teams assigned to the grid\n"
+		"(team_grids); a grid with several teams lists its persons once and\n"
+		"names every team: persons are not split between teams. Within a grid,\n"
+		"by household code, then name. Each person: name, masked id, phone,\n"
+		"household, level, action, end of observation (\"until\", a local\n"
+		"date), follow-up due (\"due\", local time) and OVERDUE when it is\n"
+		"already past. A last line counts the persons of each grid. A person\n"
+		"without a household is placed in the grid of their latest alert.\n"
+		"Times are China Standard Time (UTC+8).\n"
+		"  --area CODE          area code prefix, e.g. 440605 (required)\n"
+		"  --day YYYY-MM-DD     the local day (default: tomorrow)\n"
+		"  --database CONNINFO  PostgreSQL (default \"" DEFAULT_DATABASE "\";\n"
+		"                       user gridwall_office unless CONNINFO names one)\n"
+		"  --json               one JSON object per person instead of text\n"
+		"Exit status: 0 when the list was printed (even empty), 1 when the\n"
+		"database could not be asked, 2 on a usage error.\n",
+	},
+	{
+		"rules", gridctl_rules,
+		"replay --rules FILE_OR_DIR --from YYYY-MM-DD --to YYYY-MM-DD"
+		" [--live FILE_OR_DIR] [--area CODE] [--database CONNINFO] [--json] [--limit N]",
+		"What if the candidate rules had been live? Replays the stored\n"
+		"screenings of the local days from..to (both included), in the order\n"
+		"they were stored, through the live rules and through the candidate,\n"
+		"each starting from no state at all, and compares for each person the\n"
+		"highest level reached and the rules that gave it (those at that level\n"
+		"in the screening that first reached it). Prints the persons flagged\n"
+		"(attention or above) at each level under both sets and the difference;\n"
+		"the persons flagged differently (another level, or the same level by\n"
+		"other rules) by district; and those persons, by person id: id, name,\n"
+		"masked id, grid where first flagged, live level and rules, candidate\n"
+		"level and rules. Nothing is written and rulesd's state is neither read\n"
+		"nor touched. Changes that time alone makes (a release at the end of an\n"
+		"observation, an overdue follow-up) are not replayed.\n"
+		"  --rules FILE_OR_DIR  the candidate: a .rules file or a folder of them\n"
+		"  --from, --to DAY     the local days of the screenings (YYYY-MM-DD)\n"
+		"  --live FILE_OR_DIR   the rules to compare with (default: the set\n"
+		"                       rulesd loaded last, from rule_sets)\n"
+		"  --area CODE          only screenings under this area code prefix\n"
+		"  --database CONNINFO  PostgreSQL (default \"" DEFAULT_DATABASE "\";\n"
+		"                       user gridwall_analyst, who may read every\n"
+		"                       screening, unless CONNINFO names one)\n"
+		"  --json               one JSON object instead of text\n"
+		"  --limit N            persons listed, at most (default 100, 0: all)\n"
+		"Exit status: 0 when the replay ran, 1 when the database could not be\n"
+		"asked or there are no live rules, 2 on a usage error or a rule file\n"
+		"that cannot be read or does not parse (its error printed as\n"
+		"FILE:LINE:COL: message).\n",
 	},
 	{
 		"feed", gridctl_feed,
