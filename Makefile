@@ -37,7 +37,7 @@ TEST_TOOLS = $(patsubst tests/tools/%.c,$(BUILD)/tests/%,$(wildcard tests/tools/
 UNIT_SRC  = $(wildcard tests/unit/test_*.c)
 UNIT_BINS = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps test unit integration run clean bench bench-ingest
+.PHONY: all deps test unit integration run clean bench bench-ingest bench-rules
 .SECONDARY:
 
 all: $(BINS) $(UNIT_BINS) $(TEST_TOOLS)
@@ -92,11 +92,16 @@ integration: $(BINS)
 	@for s in tests/integration/*.sh; do bash $$s $(BUILD) || exit 1; done
 
 # Benchmarks print figures (last line: RESULT ...); they pass or fail nothing.
-# See docs/performance.md.
-bench: bench-ingest
+# See docs/performance.md. One after the other, even under -j: they share the cores.
+bench:
+	@$(MAKE) --no-print-directory bench-ingest
+	@$(MAKE) --no-print-directory bench-rules
 
 bench-ingest: all
 	@bash tests/bench/ingest.sh $(BUILD)
+
+bench-rules: all
+	@bash tests/bench/rules.sh $(BUILD)
 
 test: deps
 	@$(MAKE) --no-print-directory all

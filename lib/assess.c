@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "assess.h"
+#include "grow.h"
 #include "gridwall/v1/gridwall.pb-c.h"
 #include "validate.h"
 
@@ -27,24 +28,6 @@ assess_free(struct assess *a)
 	idmap_free(&a->person_ix);
 	idmap_free(&a->household_ix);
 	assess_init(a);
-}
-
-/* Makes room for one more element of size in an array; false when memory is short. */
-static bool
-s_reserve(void **array, size_t *cap, size_t n, size_t size)
-{
-	size_t ncap;
-	void *p;
-
-	if (n < *cap)
-		return true;
-	ncap = *cap ? *cap * 2 : 1024;
-	p = realloc(*array, ncap * size);
-	if (p == NULL)
-		return false;
-	*array = p;
-	*cap = ncap;
-	return true;
 }
 
 /* ---- the journal ---- */
@@ -95,7 +78,7 @@ s_journal_person(struct assess *a, uint32_t slot)
 
 	if (a->persons[slot].txn == a->txn)
 		return true;
-	if (!s_reserve((void **)&a->undo, &a->cap_undo, a->nundo, sizeof(*a->undo)))
+	if (!grow((void **)&a->undo, &a->cap_undo, a->nundo + 1, sizeof(*a->undo), 1024))
 		return false;
 	u = &a->undo[a->nundo++];
 	u->household = false;
@@ -113,7 +96,7 @@ s_journal_household(struct assess *a, uint32_t slot)
 
 	if (a->households[slot].txn == a->txn)
 		return true;
-	if (!s_reserve((void **)&a->undo, &a->cap_undo, a->nundo, sizeof(*a->undo)))
+	if (!grow((void **)&a->undo, &a->cap_undo, a->nundo + 1, sizeof(*a->undo), 1024))
 		return false;
 	u = &a->undo[a->nundo++];
 	u->household = true;
@@ -149,8 +132,8 @@ s_household_slot(struct assess *a, int64_t household_id)
 
 	if (slot != IDMAP_NONE)
 		return slot;
-	if (!s_reserve((void **)&a->households, &a->cap_households, a->nhouseholds,
-	               sizeof(*a->households)))
+	if (!grow((void **)&a->households, &a->cap_households, a->nhouseholds + 1,
+	          sizeof(*a->households), 1024))
 		return IDMAP_NONE;
 	slot = (uint32_t)a->nhouseholds;
 	memset(&a->households[slot], 0, sizeof(a->households[slot]));
@@ -171,7 +154,7 @@ s_person_slot(struct assess *a, int64_t person_id)
 
 	if (slot != IDMAP_NONE)
 		return slot;
-	if (!s_reserve((void **)&a->persons, &a->cap_persons, a->npersons, sizeof(*a->persons)))
+	if (!grow((void **)&a->persons, &a->cap_persons, a->npersons + 1, sizeof(*a->persons), 1024))
 		return IDMAP_NONE;
 	slot = (uint32_t)a->npersons;
 	memset(&a->persons[slot], 0, sizeof(a->persons[slot]));
@@ -257,10 +240,9 @@ s_household_level(const struct assess *a, int64_t household_id, const struct per
 	return GRIDWALL__V1__RISK_LEVEL__NORMAL;
 }
 
-/* What the rules see of a screening and the state before it. */
-static void
-s_input(const struct assess *a, const struct risk_registry *risk, const struct screening *s,
-        const struct person_state *st, struct rule_input *in)
+void
+assess_rule_input(const struct assess *a, const struct risk_registry *risk,
+                  const struct screening *s, const struct person_state *st, struct rule_input *in)
 {
 	memset(in, 0, sizeof(*in));
 	in->has_temperature = s->has_temperature;
@@ -433,7 +415,7 @@ assess_screening(struct assess *a, const struct rule_set *rs, const struct risk_
 	uint32_t slot;
 
 	memset(out, 0, sizeof(*out));
-	s_input(a, risk, s, cur, &in);
+	assess_rule_input(a, risk, s, cur, &in);
 	out->nfired = rule_set_evaluate(rs, &in, out->fired, ASSESS_HITS_MAX);
 	s_verdict(rs, out);
 	out->previous_level = out->new_level = cur ? cur->level : GRIDWALL__V1__RISK_LEVEL__NORMAL;

@@ -139,6 +139,11 @@ const struct household_state *assess_changed_household(const struct assess *a, s
 const struct person_state *assess_person(const struct assess *a, int64_t person_id);
 const struct household_state *assess_household(const struct assess *a, int64_t household_id);
 
+/* What the rules see of a screening and of the person's state before it (st may be NULL). */
+void assess_rule_input(const struct assess *a, const struct risk_registry *risk,
+                       const struct screening *s, const struct person_state *st,
+                       struct rule_input *in);
+
 /*
  * Evaluates one screening and moves the person's state on (within the
  * transaction). False only when memory is short.

@@ -89,6 +89,16 @@ pgarray_int4(struct pgarray *a, int32_t v)
 	s_element(a, b, 4, false);
 }
 
+void
+pgarray_int8(struct pgarray *a, int64_t v)
+{
+	uint8_t b[8];
+
+	s_be32(b, (uint32_t)((uint64_t)v >> 32));
+	s_be32(b + 4, (uint32_t)v);
+	s_element(a, b, 8, false);
+}
+
 bool
 pgarray_end(struct pgarray *a)
 {
@@ -104,6 +114,15 @@ pgarray_end(struct pgarray *a)
 	s_be32(a->buf + 12, a->count);
 	s_be32(a->buf + 16, 1);
 	return true;
+}
+
+void
+pgarray_params(const struct pgarray *cols, int n, const char **values, int *lengths)
+{
+	for (int i = 0; i < n; i++) {
+		values[i] = (const char *)cols[i].buf;
+		lengths[i] = (int)cols[i].len;
+	}
 }
 
 void

@@ -12,7 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define PGARRAY_INT4 23u       /* element type OIDs */
+#define PGARRAY_INT8 20u       /* element type OIDs */
+#define PGARRAY_INT4 23u
 #define PGARRAY_TEXT 25u
 
 struct pgarray {
@@ -30,8 +31,12 @@ void pgarray_begin(struct pgarray *a, uint32_t elemtype);
 void pgarray_text(struct pgarray *a, const char *s);
 /* Appends an int4 element. */
 void pgarray_int4(struct pgarray *a, int32_t v);
+/* Appends an int8 element. */
+void pgarray_int8(struct pgarray *a, int64_t v);
 /* Completes the header; false if memory ran out. */
 bool pgarray_end(struct pgarray *a);
 void pgarray_free(struct pgarray *a);
+/* The n arrays as the values and lengths of binary statement parameters. */
+void pgarray_params(const struct pgarray *cols, int n, const char **values, int *lengths);
 
 #endif

@@ -471,10 +471,7 @@ s_over_columns(struct db *db, int step, ExecStatusType expect, const struct pgar
 	const char *values[INCOMING_COLUMNS];
 	int lengths[INCOMING_COLUMNS];
 
-	for (int i = 0; i < INCOMING_COLUMNS; i++) {
-		values[i] = (const char *)cols[i].buf;
-		lengths[i] = (int)cols[i].len;
-	}
+	pgarray_params(cols, INCOMING_COLUMNS, values, lengths);
 	return db_execute_binary(db, group_statements[step].what, expect, group_statements[step].name,
 	                         INCOMING_COLUMNS, values, lengths);
 }

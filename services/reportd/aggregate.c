@@ -10,6 +10,7 @@
 
 #include "civil.h"
 #include "codec.h"
+#include "grow.h"
 #include "log.h"
 #include "reportd.h"
 #include "validate.h"
@@ -46,15 +47,8 @@ report_day(int64_t t, long utc_offset_min)
 bool
 batch_add(struct reportd *r, const struct counted *c)
 {
-	if (r->nbatch == r->cap_batch) {
-		size_t cap = r->cap_batch ? r->cap_batch * 2 : 256;
-		struct counted *p = realloc(r->batch, cap * sizeof(*p));
-
-		if (p == NULL)
-			return false;
-		r->batch = p;
-		r->cap_batch = cap;
-	}
+	if (!grow((void **)&r->batch, &r->cap_batch, r->nbatch + 1, sizeof(*r->batch), 256))
+		return false;
 	r->batch[r->nbatch++] = *c;
 	return true;
 }

@@ -9,22 +9,23 @@
 #include <string.h>
 
 #include "codec.h"
+#include "grow.h"
 #include "idcard.h"
 #include "log.h"
 #include "rulesd.h"
 
+/* Writes an alert and returns what its message needs of the registry. */
 static const char SQL_ALERT[] =
 	"INSERT INTO alerts (kind, screening_id, person_id, household_id, grid_code, level, "
 	"  previous_level, rule_ids, reasons, action) "
 	"VALUES ($1, nullif($2::bigint, 0), nullif($3::bigint, 0), nullif($4::bigint, 0), $5, $6, $7, "
 	"        ARRAY(SELECT jsonb_array_elements_text($8::jsonb)), "
 	"        ARRAY(SELECT jsonb_array_elements_text($9::jsonb)), $10) "
-	"RETURNING id, extract(epoch FROM raised_at)::bigint";
-
-static const char SQL_PERSON[] =
-	"SELECT name, coalesce(id_number, ''), coalesce(phone, '') FROM persons WHERE id = $1::bigint";
-
-static const char SQL_HOUSEHOLD[] = "SELECT code FROM households WHERE id = $1::bigint";
+	"RETURNING id, extract(epoch FROM raised_at)::bigint, "
+	"  coalesce((SELECT p.name FROM persons p WHERE p.id = alerts.person_id), ''), "
+	"  coalesce((SELECT p.id_number FROM persons p WHERE p.id = alerts.person_id), ''), "
+	"  coalesce((SELECT p.phone FROM persons p WHERE p.id = alerts.person_id), ''), "
+	"  coalesce((SELECT h.code FROM households h WHERE h.id = alerts.household_id), '')";
 
 /* What the office is asked to do about an alert that no rule wrote. */
 static const char ACTION_RELEASED[] = "observation over without fever: released";
@@ -58,15 +59,8 @@ static const char *const kind_names[] = {
 static struct raised *
 s_new_raised(struct rulesd *r)
 {
-	if (r->nraised == r->cap_raised) {
-		size_t cap = r->cap_raised ? r->cap_raised * 2 : 16;
-		struct raised *p = realloc(r->raised, cap * sizeof(*p));
-
-		if (p == NULL)
-			return NULL;
-		r->raised = p;
-		r->cap_raised = cap;
-	}
+	if (!grow((void **)&r->raised, &r->cap_raised, r->nraised + 1, sizeof(*r->raised), 16))
+		return NULL;
 	return memset(&r->raised[r->nraised++], 0, sizeof(struct raised));
 }
 
@@ -84,55 +78,7 @@ s_json_strings(const char *const *v, size_t n)
 	return text;
 }
 
-/* Runs a one-row lookup by id; the result, or NULL on failure. */
-static PGresult *
-s_lookup(struct rulesd *r, const char *what, const char *sql, int64_t id)
-{
-	char v[24];
-	const char *params[1] = { v };
-
-	snprintf(v, sizeof(v), "%lld", (long long)id);
-	return db_query(r->daemon->db, what, PGRES_TUPLES_OK, sql, 1, params);
-}
-
-/* Fills the person part of an alert from the registry. */
-static bool
-s_person(struct rulesd *r, struct raised *ra, int64_t person_id)
-{
-	PGresult *res;
-
-	if (person_id <= 0)
-		return true;
-	res = s_lookup(r, "read person", SQL_PERSON, person_id);
-	if (res == NULL)
-		return false;
-	if (PQntuples(res) > 0) {
-		snprintf(ra->name, sizeof(ra->name), "%s", PQgetvalue(res, 0, 0));
-		idcard_mask(PQgetvalue(res, 0, 1), ra->id_masked);
-		snprintf(ra->phone, sizeof(ra->phone), "%s", PQgetvalue(res, 0, 2));
-	}
-	PQclear(res);
-	return true;
-}
-
-/* Fills the household code of an alert. */
-static bool
-s_household(struct rulesd *r, struct raised *ra, int64_t household_id)
-{
-	PGresult *res;
-
-	if (household_id <= 0)
-		return true;
-	res = s_lookup(r, "read household", SQL_HOUSEHOLD, household_id);
-	if (res == NULL)
-		return false;
-	if (PQntuples(res) > 0)
-		snprintf(ra->household, sizeof(ra->household), "%s", PQgetvalue(res, 0, 0));
-	PQclear(res);
-	return true;
-}
-
-/* Builds the RiskAlert of a written alert; its strings live in ra. */
+/* Builds the RiskAlert of a written alert; its strings are copied into ra (see s_wire). */
 static void
 s_message(struct rulesd *r, struct raised *ra, const struct alert_draft *d, PGresult *res)
 {
@@ -158,17 +104,32 @@ s_message(struct rulesd *r, struct raised *ra, const struct alert_draft *d, PGre
 		ra->reasons[i] = (char *)d->reasons[i];
 	}
 	a->n_rule_ids = a->n_reasons = d->nrules;
-	a->rule_ids = ra->rule_ids;
-	a->reasons = ra->reasons;
 	if (d->person != NULL) {
 		a->has_observe_until = d->person->observe_until > 0;
 		a->observe_until = d->person->observe_until;
 		a->has_follow_up_due = d->person->follow_up_due > 0;
 		a->follow_up_due = d->person->follow_up_due;
 	}
+	snprintf(ra->name, sizeof(ra->name), "%s", PQgetvalue(res, 0, 2));
+	idcard_mask(PQgetvalue(res, 0, 3), ra->id_masked);
+	snprintf(ra->phone, sizeof(ra->phone), "%s", PQgetvalue(res, 0, 4));
+	snprintf(ra->household, sizeof(ra->household), "%s", PQgetvalue(res, 0, 5));
 	snprintf(ra->action, sizeof(ra->action), "%s", d->action ? d->action : "");
 	snprintf(ra->grid, sizeof(ra->grid), "%s", d->grid_code);
 	area_path(r->areas, d->grid_code, ra->path, sizeof(ra->path));
+}
+
+/*
+ * Points the message's strings at the entry's own buffers. Done just
+ * before packing: the list of entries grows by realloc, which moves them.
+ */
+static void
+s_wire(struct raised *ra)
+{
+	Gridwall__V1__RiskAlert *a = &ra->alert;
+
+	a->rule_ids = ra->rule_ids;
+	a->reasons = ra->reasons;
 	a->action = ra->action;
 	a->grid_code = ra->grid;
 	a->area_path = ra->path;
@@ -202,9 +163,8 @@ s_write(struct rulesd *r, const struct alert_draft *d)
 	res = db_query(r->daemon->db, "insert alert", PGRES_TUPLES_OK, SQL_ALERT, 10, params);
 	if (res == NULL || (ra = s_new_raised(r)) == NULL)
 		goto out;
-	ok = s_person(r, ra, d->person_id) && s_household(r, ra, d->household_id);
-	if (ok)
-		s_message(r, ra, d, res);
+	s_message(r, ra, d, res);
+	ok = true;
 out:
 	PQclear(res);
 	free(ids);
@@ -268,7 +228,10 @@ s_publish(struct rulesd *r, struct raised *ra)
 {
 	size_t lens[2];
 	const void *data[2];
-	uint8_t *buf = codec_pack(&ra->alert.base, &lens[1]);
+	uint8_t *buf;
+
+	s_wire(ra);
+	buf = codec_pack(&ra->alert.base, &lens[1]);
 
 	if (buf == NULL)
 		return;

@@ -22,12 +22,15 @@
 #include "log.h"
 #include "rulesd.h"
 
-static const char SQL_ASSESSMENT[] =
+/* The batch's assessments, one array per column; rule ids and reasons as JSON arrays. */
+static const char SQL_ASSESSMENTS[] =
 	"INSERT INTO assessments (screening_id, person_id, level, rule_ids, reasons, action) "
-	"VALUES ($1::bigint, $2::bigint, $3, "
-	"        ARRAY(SELECT jsonb_array_elements_text($4::jsonb)), "
-	"        ARRAY(SELECT jsonb_array_elements_text($5::jsonb)), $6) "
+	"SELECT s, p, l, ARRAY(SELECT jsonb_array_elements_text(ids::jsonb)), "
+	"       ARRAY(SELECT jsonb_array_elements_text(rs::jsonb)), a "
+	"FROM unnest($1::int8[], $2::int8[], $3::text[], $4::text[], $5::text[], $6::text[]) "
+	"  AS t (s, p, l, ids, rs, a) "
 	"ON CONFLICT (screening_id) DO NOTHING";
+#define ASSESSMENT_COLUMNS 6
 
 static const char SQL_WATERMARK[] =
 	"UPDATE consumer_offsets SET last_id = $1::bigint, updated_at = now() WHERE consumer = 'rulesd'";
@@ -50,26 +53,62 @@ s_hits_json(const struct rule_set *rs, const struct assessment *as, char **ids, 
 	json_decref(b);
 }
 
-/* Writes why the rules flagged a screening. */
-static bool
-s_assessment(struct rulesd *r, const struct screening *s, const struct assessment *as)
+/* Starts the batch's assessment columns. */
+static void
+s_begin_assessments(struct rulesd *r)
 {
-	char sid[24], pid[24];
-	char *ids = NULL, *reasons = NULL;
-	const char *params[6] = { sid, pid, codec_level_name((Gridwall__V1__RiskLevel)as->level), NULL,
-	                          NULL, as->top ? as->top->action : NULL };
-	bool ok;
+	static const uint32_t types[ASSESSMENT_COLUMNS] = { PGARRAY_INT8, PGARRAY_INT8, PGARRAY_TEXT,
+		                                            PGARRAY_TEXT, PGARRAY_TEXT, PGARRAY_TEXT };
 
-	snprintf(sid, sizeof(sid), "%lld", (long long)s->id);
-	snprintf(pid, sizeof(pid), "%lld", (long long)s->person_id);
+	for (int i = 0; i < ASSESSMENT_COLUMNS; i++)
+		pgarray_begin(&r->assessments[i], types[i]);
+}
+
+/* Adds why the rules flagged a screening to the batch's assessments; false when memory is short. */
+static bool
+s_add_assessment(struct rulesd *r, const struct screening *s, const struct assessment *as)
+{
+	char *ids = NULL, *reasons = NULL;
+
 	s_hits_json(r->rules, as, &ids, &reasons);
-	params[3] = ids;
-	params[4] = reasons;
-	ok = ids != NULL && reasons != NULL &&
-	     db_command(r->daemon->db, "insert assessment", SQL_ASSESSMENT, 6, params);
+	if (ids == NULL || reasons == NULL) {
+		free(ids);
+		free(reasons);
+		return false;
+	}
+	pgarray_int8(&r->assessments[0], s->id);
+	pgarray_int8(&r->assessments[1], s->person_id);
+	pgarray_text(&r->assessments[2], codec_level_name((Gridwall__V1__RiskLevel)as->level));
+	pgarray_text(&r->assessments[3], ids);
+	pgarray_text(&r->assessments[4], reasons);
+	pgarray_text(&r->assessments[5], as->top ? as->top->action : NULL);
 	free(ids);
 	free(reasons);
-	return ok;
+	return true;
+}
+
+/* Writes the batch's assessments in one statement; false on failure. */
+static bool
+s_write_assessments(struct rulesd *r)
+{
+	const char *values[ASSESSMENT_COLUMNS];
+	int lengths[ASSESSMENT_COLUMNS];
+	PGresult *res;
+	bool ok = true;
+
+	if (r->assessments[0].count == 0)
+		return true;
+	for (int i = 0; i < ASSESSMENT_COLUMNS; i++)
+		ok &= pgarray_end(&r->assessments[i]);
+	if (!ok) {
+		log_error("write assessments: out of memory");
+		return false;
+	}
+	pgarray_params(r->assessments, ASSESSMENT_COLUMNS, values, lengths);
+	res = db_query_binary(r->daemon->db, "write assessments", PGRES_COMMAND_OK, SQL_ASSESSMENTS,
+	                      ASSESSMENT_COLUMNS, values, lengths);
+	PQclear(res);
+	return res != NULL;
 }
 
 /* Evaluates one screening and writes what it changed. */
@@ -84,7 +123,7 @@ s_screening(struct rulesd *r, size_t i)
 		return false;
 	}
 	r->levels[i] = (Gridwall__V1__RiskLevel)as.new_level;
-	return (as.nfired == 0 || s_assessment(r, s, &as)) && (!as.alert || alert_risk(r, s, &as));
+	return (as.nfired == 0 || s_add_assessment(r, s, &as)) && (!as.alert || alert_risk(r, s, &as));
 }
 
 /* Writes the new watermark and commits; false on failure. */
@@ -95,7 +134,7 @@ s_finish(struct rulesd *r, int64_t last)
 	const char *params[1] = { wm };
 
 	snprintf(wm, sizeof(wm), "%lld", (long long)last);
-	return state_persist(r) &&
+	return s_write_assessments(r) && state_persist(r) &&
 	       db_command(r->daemon->db, "advance watermark", SQL_WATERMARK, 1, params) &&
 	       db_command(r->daemon->db, "commit", "COMMIT", 0, NULL);
 }
@@ -109,6 +148,7 @@ s_commit_range(struct rulesd *r, size_t from, size_t to, int64_t last)
 	if (!db_command(r->daemon->db, "begin", "BEGIN", 0, NULL))
 		return -1;
 	assess_begin(&r->state);
+	s_begin_assessments(r);
 	for (size_t i = from; i < to; i++)
 		if (!s_screening(r, i))
 			goto fail;
@@ -142,6 +182,7 @@ s_skip(struct rulesd *r, const struct screening *s)
 	if (!db_command(r->daemon->db, "begin", "BEGIN", 0, NULL))
 		return -1;
 	assess_begin(&r->state);
+	s_begin_assessments(r);
 	if (!s_finish(r, s->id)) {
 		db_rollback(r->daemon->db);
 		return -1;

@@ -258,6 +258,10 @@ s_stop(struct daemon *d)
 	risk_registry_free(&r->risk);
 	rule_set_free(&r->rules);
 	assess_free(&r->state);
+	for (size_t i = 0; i < sizeof(r->cols) / sizeof(r->cols[0]); i++)
+		pgarray_free(&r->cols[i]);
+	for (size_t i = 0; i < sizeof(r->assessments) / sizeof(r->assessments[0]); i++)
+		pgarray_free(&r->assessments[i]);
 	free(r->batch);
 	free(r->levels);
 	free(r->raised);

@@ -17,6 +17,7 @@
 #include "consumer.h"
 #include "daemon.h"
 #include "gridwall/v1/gridwall.pb-c.h"
+#include "pgarray.h"
 #include "risk.h"
 #include "rulelang.h"
 #include "screening.h"
@@ -63,9 +64,11 @@ struct rulesd {
 	/* the batch being committed */
 	struct screening *batch;
 	Gridwall__V1__RiskLevel *levels;
-	size_t nbatch, cap_batch;
+	size_t nbatch, cap_batch, cap_levels;
 	struct raised *raised;
 	size_t nraised, cap_raised;
+	struct pgarray cols[16];          /* the rows of one set-based statement */
+	struct pgarray assessments[6];    /* the batch's assessments, one array per column */
 	uint64_t alerts_raised, released, overdue, coverage_gaps;
 };
 

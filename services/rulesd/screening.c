@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "grow.h"
 #include "log.h"
 #include "rulesd.h"
 
@@ -16,20 +17,9 @@ static const char SQL_AFTER[] =
 bool
 batch_append(struct rulesd *r, const struct screening *s)
 {
-	if (r->nbatch == r->cap_batch) {
-		size_t cap = r->cap_batch ? r->cap_batch * 2 : 256;
-		struct screening *b = realloc(r->batch, cap * sizeof(*b));
-		Gridwall__V1__RiskLevel *l;
-
-		if (b == NULL)
-			return false;
-		r->batch = b;
-		l = realloc(r->levels, cap * sizeof(*l));
-		if (l == NULL)
-			return false;
-		r->levels = l;
-		r->cap_batch = cap;
-	}
+	if (!grow((void **)&r->batch, &r->cap_batch, r->nbatch + 1, sizeof(*r->batch), 256) ||
+	    !grow((void **)&r->levels, &r->cap_levels, r->nbatch + 1, sizeof(*r->levels), 256))
+		return false;
 	r->batch[r->nbatch++] = *s;
 	return true;
 }

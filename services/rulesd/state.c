@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "codec.h"
+#include "pgarray.h"
 #include "log.h"
 #include "rulesd.h"
 
@@ -39,16 +40,21 @@ static const char SQL_PERSONS[] =
 	"      OR observe_until IS NOT NULL OR cardinality(fevers) > 0) "
 	"ORDER BY person_id LIMIT " XSTR(STATE_PAGE);
 
-/* Timestamps go in as Unix seconds; 0 is NULL. */
-#define TS(n) "to_timestamp(nullif($" #n "::bigint, 0))"
+/* A timestamp column that travels as Unix seconds; 0 is NULL. */
+#define TS(col) "to_timestamp(nullif(" col ", 0))"
 
-static const char SQL_PERSIST_PERSON[] =
+/* Every person state the transaction changed, one array per column. */
+static const char SQL_PERSIST_PERSONS[] =
 	"INSERT INTO person_states (person_id, household_id, level, since, last_screening, rule_id, "
 	"  action, observe_from, observe_until, follow_up_due, follow_up_hours, overdue_alerted, "
 	"  last_screened_at, fevers, grid_code) "
-	"VALUES ($1::bigint, nullif($2::bigint, 0), $3, " TS(4) ", $5::bigint, nullif($6, ''), "
-	"  nullif($7, ''), " TS(8) ", " TS(9) ", " TS(10) ", $11::int, $12::bool, " TS(13) ", "
-	"  ARRAY(SELECT to_timestamp(f) FROM unnest($14::bigint[]) f), nullif($15, '')) "
+	"SELECT p, nullif(h, 0), l, " TS("si") ", ls, nullif(ri, ''), nullif(ac, ''), "
+	"  " TS("o_from") ", " TS("o_until") ", " TS("due") ", fh, oa = 't', " TS("la") ", "
+	"  ARRAY(SELECT to_timestamp(f) FROM unnest(fv::bigint[]) f), nullif(g, '') "
+	"FROM unnest($1::int8[], $2::int8[], $3::text[], $4::int8[], $5::int8[], $6::text[], "
+	"  $7::text[], $8::int8[], $9::int8[], $10::int8[], $11::int4[], $12::text[], $13::int8[], "
+	"  $14::text[], $15::text[]) "
+	"  AS t (p, h, l, si, ls, ri, ac, o_from, o_until, due, fh, oa, la, fv, g) "
 	"ON CONFLICT (person_id) DO UPDATE SET household_id = EXCLUDED.household_id, "
 	"  level = EXCLUDED.level, since = EXCLUDED.since, last_screening = EXCLUDED.last_screening, "
 	"  rule_id = EXCLUDED.rule_id, action = EXCLUDED.action, observe_from = EXCLUDED.observe_from, "
@@ -58,13 +64,14 @@ static const char SQL_PERSIST_PERSON[] =
 	"  grid_code = EXCLUDED.grid_code, "
 	"  released_at = CASE WHEN EXCLUDED.level = 'normal' AND person_states.level <> 'normal' "
 	"                     THEN now() ELSE person_states.released_at END";
+#define PERSON_COLUMNS 15
 
 static const char SQL_PERSIST_HOUSEHOLDS[] =
 	"INSERT INTO household_states (household_id, last_screened_at, gap_alerted_at) "
-	"SELECT h, to_timestamp(nullif(l, 0)), to_timestamp(nullif(g, 0)) "
-	"FROM unnest($1::bigint[], $2::bigint[], $3::bigint[]) AS t (h, l, g) "
+	"SELECT h, " TS("l") ", " TS("g") " FROM unnest($1::int8[], $2::int8[], $3::int8[]) AS t (h, l, g) "
 	"ON CONFLICT (household_id) DO UPDATE SET last_screened_at = EXCLUDED.last_screened_at, "
 	"  gap_alerted_at = EXCLUDED.gap_alerted_at";
+#define HOUSEHOLD_COLUMNS 3
 
 /* Column i of a row as a number. */
 static int64_t
@@ -206,76 +213,94 @@ state_load_new_households(struct rulesd *r)
 	return true;
 }
 
-/* Writes one person's state. */
-static bool
-s_persist_person(struct rulesd *r, const struct person_state *p)
+/* The recent fevers as an array literal, "{t1,t2}". */
+static void
+s_fevers_literal(const struct person_state *p, char *buf, size_t len)
 {
-	char v[12][24], fevers[RULE_FEVERS_MAX * 22 + 3];
-	const char *params[15] = {
-		v[0], v[1], codec_level_name((Gridwall__V1__RiskLevel)p->level), v[2], v[3], p->rule_id,
-		p->action, v[4], v[5], v[6], v[7], p->overdue_alerted ? "true" : "false", v[8], fevers,
-		p->grid_code,
-	};
-	const int64_t nums[9] = { p->person_id, p->household_id, p->since, p->last_screening_id,
-		                  p->observe_from, p->observe_until, p->follow_up_due,
-		                  p->follow_up_hours, p->last_screened_at };
-	size_t used = 0;
+	size_t used = (size_t)snprintf(buf, len, "{");
 
-	for (int i = 0; i < 9; i++)
-		snprintf(v[i], sizeof(v[i]), "%lld", (long long)nums[i]);
-	used += (size_t)snprintf(fevers, sizeof(fevers), "{");
-	for (size_t i = 0; i < p->nfevers; i++)
-		used += (size_t)snprintf(fevers + used, sizeof(fevers) - used, "%s%lld", i ? "," : "",
+	for (size_t i = 0; i < p->nfevers && used < len; i++)
+		used += (size_t)snprintf(buf + used, len - used, "%s%lld", i ? "," : "",
 		                         (long long)p->fevers[i]);
-	snprintf(fevers + used, sizeof(fevers) - used, "}");
-	return db_command(r->daemon->db, "write person state", SQL_PERSIST_PERSON, 15, params);
+	if (used < len)
+		snprintf(buf + used, len - used, "}");
 }
 
-/* A growing text array literal: "{1,2,3}". */
-struct id_list {
-	char *buf;
-	size_t len, cap;
-};
-
-/* Makes room for need more bytes; false when memory is short. */
-static bool
-s_list_room(struct id_list *l, size_t need)
+/* Appends one person's state as a row of the column arrays. */
+static void
+s_person_columns(struct pgarray *c, const struct person_state *p)
 {
-	size_t cap = l->cap ? l->cap : 4096;
-	char *p;
+	char fevers[RULE_FEVERS_MAX * 22 + 3];
 
-	while (cap - l->len < need)
-		cap *= 2;
-	if (cap == l->cap)
-		return true;
-	p = realloc(l->buf, cap);
-	if (p == NULL)
-		return false;
-	l->buf = p;
-	l->cap = cap;
-	return true;
+	s_fevers_literal(p, fevers, sizeof(fevers));
+	pgarray_int8(&c[0], p->person_id);
+	pgarray_int8(&c[1], p->household_id);
+	pgarray_text(&c[2], codec_level_name((Gridwall__V1__RiskLevel)p->level));
+	pgarray_int8(&c[3], p->since);
+	pgarray_int8(&c[4], p->last_screening_id);
+	pgarray_text(&c[5], p->rule_id);
+	pgarray_text(&c[6], p->action);
+	pgarray_int8(&c[7], p->observe_from);
+	pgarray_int8(&c[8], p->observe_until);
+	pgarray_int8(&c[9], p->follow_up_due);
+	pgarray_int4(&c[10], p->follow_up_hours);
+	pgarray_text(&c[11], p->overdue_alerted ? "t" : "f");
+	pgarray_int8(&c[12], p->last_screened_at);
+	pgarray_text(&c[13], fevers);
+	pgarray_text(&c[14], p->grid_code);
 }
 
-/* Appends a number to the list; false when memory is short. */
-static bool
-s_list_add(struct id_list *l, int64_t v)
+/* Starts n column arrays, of the types given. */
+static void
+s_begin_columns(struct pgarray *c, const uint32_t *types, int n)
 {
-	if (!s_list_room(l, 24))
-		return false;
-	l->len += (size_t)snprintf(l->buf + l->len, l->cap - l->len, "%s%lld",
-	                           l->len == 0 ? "{" : ",", (long long)v);
-	return true;
+	for (int i = 0; i < n; i++)
+		pgarray_begin(&c[i], types[i]);
 }
 
-/* Closes a list of at least one number; false when memory is short. */
+/* Completes n column arrays and runs sql over them; false on failure. */
 static bool
-s_list_end(struct id_list *l)
+s_write_columns(struct rulesd *r, const char *what, const char *sql, struct pgarray *c, int n)
 {
-	if (!s_list_room(l, 2))
+	const char *values[PERSON_COLUMNS];
+	int lengths[PERSON_COLUMNS];
+	PGresult *res;
+	bool ok = true;
+
+	for (int i = 0; i < n; i++)
+		ok &= pgarray_end(&c[i]);
+	if (!ok) {
+		log_error("%s: out of memory", what);
 		return false;
-	l->buf[l->len++] = '}';
-	l->buf[l->len] = '\0';
-	return true;
+	}
+	pgarray_params(c, n, values, lengths);
+	res = db_query_binary(r->daemon->db, what, PGRES_COMMAND_OK, sql, n, values, lengths);
+	PQclear(res);
+	return res != NULL;
+}
+
+/* Writes the person states the transaction changed, in one statement. */
+static bool
+s_persist_persons(struct rulesd *r)
+{
+	static const uint32_t types[PERSON_COLUMNS] = {
+		PGARRAY_INT8, PGARRAY_INT8, PGARRAY_TEXT, PGARRAY_INT8, PGARRAY_INT8, PGARRAY_TEXT,
+		PGARRAY_TEXT, PGARRAY_INT8, PGARRAY_INT8, PGARRAY_INT8, PGARRAY_INT4, PGARRAY_TEXT,
+		PGARRAY_INT8, PGARRAY_TEXT, PGARRAY_TEXT,
+	};
+	size_t n = 0;
+
+	s_begin_columns(r->cols, types, PERSON_COLUMNS);
+	for (size_t i = 0; i < r->state.nundo; i++) {
+		const struct person_state *p = assess_changed_person(&r->state, i);
+
+		if (p != NULL) {
+			s_person_columns(r->cols, p);
+			n++;
+		}
+	}
+	return n == 0 || s_write_columns(r, "write person states", SQL_PERSIST_PERSONS, r->cols,
+	                                 PERSON_COLUMNS);
 }
 
 /* Whether a household's persisted columns changed (not only its member counts). */
@@ -290,42 +315,26 @@ s_household_changed(const struct assess_undo *u, const struct household_state *h
 static bool
 s_persist_households(struct rulesd *r)
 {
-	struct id_list ids = { 0 }, last = { 0 }, gap = { 0 };
-	const char *params[3];
-	bool ok = true;
+	static const uint32_t types[HOUSEHOLD_COLUMNS] = { PGARRAY_INT8, PGARRAY_INT8, PGARRAY_INT8 };
 	size_t n = 0;
 
-	for (size_t i = 0; ok && i < r->state.nundo; i++) {
+	s_begin_columns(r->cols, types, HOUSEHOLD_COLUMNS);
+	for (size_t i = 0; i < r->state.nundo; i++) {
 		const struct household_state *h = assess_changed_household(&r->state, i);
 
 		if (h == NULL || !s_household_changed(&r->state.undo[i], h))
 			continue;
-		ok = s_list_add(&ids, h->household_id) && s_list_add(&last, h->last_screened_at) &&
-		     s_list_add(&gap, h->gap_alerted_at);
+		pgarray_int8(&r->cols[0], h->household_id);
+		pgarray_int8(&r->cols[1], h->last_screened_at);
+		pgarray_int8(&r->cols[2], h->gap_alerted_at);
 		n++;
 	}
-	if (ok && n > 0) {
-		ok = s_list_end(&ids) && s_list_end(&last) && s_list_end(&gap);
-		params[0] = ids.buf;
-		params[1] = last.buf;
-		params[2] = gap.buf;
-		ok = ok && db_command(r->daemon->db, "write household states", SQL_PERSIST_HOUSEHOLDS,
-		                      3, params);
-	}
-	free(ids.buf);
-	free(last.buf);
-	free(gap.buf);
-	return ok;
+	return n == 0 || s_write_columns(r, "write household states", SQL_PERSIST_HOUSEHOLDS,
+	                                 r->cols, HOUSEHOLD_COLUMNS);
 }
 
 bool
 state_persist(struct rulesd *r)
 {
-	for (size_t i = 0; i < r->state.nundo; i++) {
-		const struct person_state *p = assess_changed_person(&r->state, i);
-
-		if (p != NULL && !s_persist_person(r, p))
-			return false;
-	}
-	return s_persist_households(r);
+	return s_persist_persons(r) && s_persist_households(r);
 }

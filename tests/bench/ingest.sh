@@ -35,6 +35,7 @@
 set -u
 BUILD=${1:-build}
 . "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/lib.sh"
 BUILD=$(cd "$ROOT" && cd "$BUILD" && pwd)
 
 PERSONS=${BENCH_PERSONS:-200000}
@@ -56,62 +57,10 @@ COLUMNS="client_uuid, device_id, worker_id, team_id, channel, screened_at, grid_
 MIX=(--invalid 0 --resends 0)
 T0=$EPOCHREALTIME
 
-say() { echo "bench: $*" >&2; }
-die() { say "error: $*"; exit 1; }
-
-# Seconds since T0, or between two $EPOCHREALTIME stamps.
-since() { awk -v a="${2:-$T0}" -v b="${1:-$EPOCHREALTIME}" 'BEGIN { printf "%.1f", b - a }'; }
-
-# Stops what the bench started and deletes the cluster; keeps nothing.
-bench_cleanup() {
-	rc=$?
-	for pid in "${PID_ingestd:-}" "${SIM_PID:-}"; do
-		[ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null
-	done
-	if [ -n "${GRIDWALL_VAR:-}" ]; then
-		if [ "$rc" -ne 0 ]; then
-			for f in "$GRIDWALL_VAR"/log/*.log "$GRIDWALL_VAR"/*.err; do
-				[ -s "$f" ] || continue
-				echo "# --- $f" >&2
-				tail -n 20 "$f" | sed 's/^/# /' >&2
-			done
-		fi
-		"$ROOT/deploy/pg.sh" destroy >/dev/null 2>&1
-		rm -rf "$GRIDWALL_VAR"
-	fi
-	# On success the RESULT line stays the last one printed.
-	[ "$rc" -eq 0 ] || say "failed after $(since) s"
-	exit "$rc"
-}
-trap bench_cleanup EXIT
-trap 'exit 130' INT TERM
-
-# CPU seconds (user + system) of the children reaped so far, into CPU. `times`
-# must run in this shell (a subshell has no children yet), so not in $(...).
-child_cpu() {
-	times >"$GRIDWALL_VAR/times"
-	CPU=$(tail -n 1 "$GRIDWALL_VAR/times" | awk '{ t = 0; for (i = 1; i <= 2; i++) { split($i, p, /[ms]/); t += p[1] * 60 + p[2] } printf "%.2f", t }')
-}
-
-# field NAME LINE: the value of NAME=value in a result line.
-field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<" $2"; }
-
 # Empties screenings and checkpoints, so each phase starts from the same state.
 reset_table() {
 	sql "SET client_min_messages = warning; TRUNCATE screenings CASCADE" >/dev/null &&
 		sql "CHECKPOINT" >/dev/null || die "cannot empty screenings"
-}
-
-# Starts ingestd and waits until it has its database connection.
-start_ingestd() {
-	: >"$GRIDWALL_VAR/log/ingestd.log"
-	start_daemon ingestd
-	for _ in $(seq 150); do
-		grep -q "database connected" "$GRIDWALL_VAR/log/ingestd.log" && return 0
-		kill -0 "$PID_ingestd" 2>/dev/null || die "ingestd exited at start"
-		sleep 0.1
-	done
-	die "ingestd did not connect to the database in 15 s"
 }
 
 # Stops ingestd, keeping its peak resident memory (VmHWM, kB) in PEAK_KB.
@@ -215,12 +164,6 @@ ingest_round() {
 	reset_table
 }
 
-# The median of a list of numbers.
-median() {
-	tr ' ' '\n' <<<"$*" | sed '/^$/d' | sort -n |
-		awk '{ v[NR] = $1 } END { print (NR % 2 ? v[(NR + 1) / 2] : int((v[NR / 2] + v[NR / 2 + 1]) / 2)) }'
-}
-
 COPY_RATES=
 INGEST_RATES=
 for _ in $(seq "$ROUNDS"); do
@@ -247,7 +190,6 @@ say "latency: offered $OFFERED records/s achieved; p50 $P50 ms, p99 $P99 ms, max
 
 RATIO=$(awk -v a="$INGEST_RPS" -v b="$COPY_RPS" 'BEGIN { printf "%.3f", (b > 0 ? a / b : 0) }')
 RSS_MB=$(awk -v k="${PEAK_KB:-0}" 'BEGIN { printf "%.1f", k / 1024 }')
-verdict() { [ "$1" = 1 ] && echo "met" || echo "NOT met"; }
 RATIO_OK=$(awk -v r="$RATIO" 'BEGIN { print (r >= 0.6) }')
 P99_OK=$(awk -v p="$P99" -v o="$OFFERED" -v r="$RATE" 'BEGIN { print (p < 20 && o >= 0.95 * r) }')
 

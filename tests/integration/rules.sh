@@ -41,8 +41,11 @@ alerts() {
 watermark() { sql "SELECT last_id FROM consumer_offsets WHERE consumer = 'rulesd'"; }
 max_id() { sql "SELECT coalesce(max(id), 0) FROM screenings"; }
 
-# Households 1 (registered) and 2 (floating) were registered ten days ago.
+# Households 1 (registered) and 2 (floating) were registered ten days ago,
+# and so were 40 households of Shunde never screened: one tick of the clock
+# raises 41 gaps in one transaction.
 sql "UPDATE households SET created_at = now() - interval '10 days' WHERE id IN (1, 2)" >/dev/null
+sql "INSERT INTO households (code, grid_code, kind, created_at) SELECT '$S-9' || lpad(g::text, 4, '0'), '$S', 'registered', now() - interval '10 days' FROM generate_series(1, 40) g" >/dev/null
 
 echo "# rulesd -n checks the rule files"
 "$BUILD/gridwall-rulesd" -n -c "$CONF" >"$GRIDWALL_VAR/check.out" 2>&1
@@ -84,8 +87,9 @@ wait_for "an overdue follow-up for the close contact" 1 \
 wait_for "a coverage gap for the registered household screened 15 days ago" 1 \
 	alerts "kind = 'coverage_gap' AND household_id = 1 AND grid_code = '$N'"
 sleep 1
-check "each clock alert raised once, however many ticks" "1 1 1" \
+check "each clock alert raised once, however many ticks" "1 1 41" \
 	"$(sql "SELECT count(*) FILTER (WHERE kind = 'released') || ' ' || count(*) FILTER (WHERE kind = 'follow_up_overdue') || ' ' || count(*) FILTER (WHERE kind = 'coverage_gap') FROM alerts")"
+check "rulesd published the 41 alerts of one tick and runs on" 0 "$(kill -0 "$PID_rulesd"; echo $?)"
 check "no gap for a household registered since, none for a floating one" 0 \
 	"$(alerts "kind = 'coverage_gap' AND household_id IN (2, 3)")"
 
