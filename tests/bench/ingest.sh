@@ -103,21 +103,9 @@ day() {
 	[ -n "$(field accepted "$LINE")" ] || die "fieldsim day ($label) printed no result"
 }
 
-pick_ports
-say "starting a throwaway PostgreSQL on port $PGPORT"
-start_cluster
-mkdir -p "$GRIDWALL_VAR/log"
-write_config
-ADMIN_DB="$DB user=postgres"
-ENDPOINT=tcp://127.0.0.1:$((BASE + 1))
-
-say "loading a city of $PERSONS persons"
-t=$EPOCHREALTIME
-"$BUILD/fieldsim" city --persons "$PERSONS" --skip-fk-checks --database "$ADMIN_DB" \
-	>"$GRIDWALL_VAR/city.out" 2>"$GRIDWALL_VAR/city.err" || die "fieldsim city failed"
+bench_city
 # Hint bits, visibility map and statistics settled once, for every phase alike.
 sql "VACUUM ANALYZE" >/dev/null || die "VACUUM failed"
-say "city loaded in $(since "$EPOCHREALTIME" "$t") s"
 
 # 1. The COPY baseline and 2. throughput, alternated BENCH_ROUNDS times:
 # the machine is shared and noisy, so each figure is the median of its

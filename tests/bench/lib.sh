@@ -62,3 +62,20 @@ start_ingestd() {
 	done
 	die "ingestd did not connect to the database in 15 s"
 }
+
+# Starts a throwaway cluster with the run's config and loads a city of
+# PERSONS persons into it; sets ADMIN_DB and ENDPOINT (ingestd's socket).
+bench_city() {
+	pick_ports
+	say "starting a throwaway PostgreSQL on port $PGPORT"
+	start_cluster
+	mkdir -p "$GRIDWALL_VAR/log"
+	write_config
+	ADMIN_DB="$DB user=postgres"
+	ENDPOINT=tcp://127.0.0.1:$((BASE + 1))
+	say "loading a city of $PERSONS persons"
+	t=$EPOCHREALTIME
+	"$BUILD/fieldsim" city --persons "$PERSONS" --skip-fk-checks --database "$ADMIN_DB" \
+		>"$GRIDWALL_VAR/city.out" 2>"$GRIDWALL_VAR/city.err" || die "fieldsim city failed"
+	say "city loaded in $(since "$EPOCHREALTIME" "$t") s"
+}

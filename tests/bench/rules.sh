@@ -142,19 +142,7 @@ wait_watermark() {
 	done
 }
 
-pick_ports
-say "starting a throwaway PostgreSQL on port $PGPORT"
-start_cluster
-mkdir -p "$GRIDWALL_VAR/log"
-write_config
-ADMIN_DB="$DB user=postgres"
-ENDPOINT=tcp://127.0.0.1:$((BASE + 1))
-
-say "loading a city of $PERSONS persons"
-t=$EPOCHREALTIME
-"$BUILD/fieldsim" city --persons "$PERSONS" --skip-fk-checks --database "$ADMIN_DB" \
-	>"$GRIDWALL_VAR/city.out" 2>"$GRIDWALL_VAR/city.err" || die "fieldsim city failed"
-say "city loaded in $(since "$EPOCHREALTIME" "$t") s"
+bench_city
 
 # 1. Live: ingestd and rulesd together, records pushed unpaced from empty
 # tables. Appends to INGEST_RATES, RULESD_RATES, LAGS.
