@@ -137,6 +137,7 @@ s_wire(struct raised *ra)
 	a->id_masked = ra->id_masked;
 	a->phone = ra->phone;
 	a->household_code = ra->household;
+	a->state = (char *)"open";
 }
 
 /* Writes an alert and keeps its message for publishing; false on a database failure. */

@@ -93,6 +93,17 @@ check "rulesd published the 41 alerts of one tick and runs on" 0 "$(kill -0 "$PI
 check "no gap for a household registered since, none for a floating one" 0 \
 	"$(alerts "kind = 'coverage_gap' AND household_id IN (2, 3)")"
 
+echo "# the office sees alerts with their state"
+sql "UPDATE alerts SET state = 'assigned', assigned_team = 'team-3' WHERE kind = 'coverage_gap' AND household_id = 1" >/dev/null
+"$BUILD/gridctl" alerts --area 440605 --database "$DB" >"$GRIDWALL_VAR/alerts.txt" 2>&1
+check "gridctl alerts shows the coverage gap, its household and its state" 1 \
+	"$(grep -c "COVERAGE GAP.*household $N-00001.*\[assigned team-3\]" "$GRIDWALL_VAR/alerts.txt")"
+check "and the release, with no state shown while open" 1 \
+	"$(grep 'RELEASED' "$GRIDWALL_VAR/alerts.txt" | grep -vc '\[')"
+"$BUILD/gridctl" alerts --area 440605 --json --database "$DB" >"$GRIDWALL_VAR/alerts.json" 2>&1
+check "as JSON: kind, state and team" "coverage_gap assigned team-3" \
+	"$(jq -r 'select(.kind == "coverage_gap") | "\(.kind) \(.state) \(.assigned_team)"' "$GRIDWALL_VAR/alerts.json")"
+
 echo "# household, repeated fever, repeats"
 AT=$((NOW - 600))
 {

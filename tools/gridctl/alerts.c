@@ -66,7 +66,7 @@ static const char s_list_sql[] =
 	"                           a.grid_code)),"
 	"       p.name, p.id_number, p.phone,"
 	"       floor(extract(epoch FROM a.raised_at))::bigint,"
-	"       a.kind, a.household_id, h.code"
+	"       a.kind, a.household_id, h.code, a.state, a.assigned_team"
 	"  FROM alerts a"
 	"  LEFT JOIN persons p ON p.id = a.person_id"
 	"  LEFT JOIN households h ON h.id = a.household_id"
@@ -77,7 +77,8 @@ static const char s_list_sql[] =
 enum {
 	COL_ID, COL_SCREENING, COL_PERSON, COL_LEVEL, COL_PREVIOUS, COL_RULES,
 	COL_REASONS, COL_ACTION, COL_GRID, COL_PATH, COL_NAME, COL_ID_NUMBER,
-	COL_PHONE, COL_RAISED, COL_KIND, COL_HOUSEHOLD, COL_HOUSEHOLD_CODE,
+	COL_PHONE, COL_RAISED, COL_KIND, COL_HOUSEHOLD, COL_HOUSEHOLD_CODE, COL_STATE,
+	COL_ASSIGNED_TEAM,
 };
 
 /* One database row as a RiskAlert, and what its fields point into. */
@@ -213,6 +214,8 @@ s_row_load(struct alerts_row *r, const PGresult *res, int row)
 	a->has_household_id = !PQgetisnull(res, row, COL_HOUSEHOLD);
 	a->household_id = gridctl_col_int(res, row, COL_HOUSEHOLD);
 	a->household_code = gridctl_col(res, row, COL_HOUSEHOLD_CODE);
+	a->state = gridctl_col(res, row, COL_STATE);
+	a->assigned_team = gridctl_col(res, row, COL_ASSIGNED_TEAM);
 	a->level = s_col_level(res, row, COL_LEVEL);
 	a->has_previous_level = 1;
 	a->previous_level = s_col_level(res, row, COL_PREVIOUS);
@@ -301,7 +304,8 @@ s_put_person(const Gridwall__V1__RiskAlert *a)
  * grid, area path, person, rules, action. The other kinds add their kind
  * after the level and, when the alert carries them, the observation end
  * and the follow-up due at the end; a coverage gap names its household in
- * place of a person.
+ * place of a person. An alert the office has handled ends with its state
+ * (and team): "[acknowledged]", "[assigned team-3]".
  */
 static void
 s_print_human(const Gridwall__V1__RiskAlert *a)
@@ -330,6 +334,15 @@ s_print_human(const Gridwall__V1__RiskAlert *a)
 	if (kind != NULL && a->has_follow_up_due) {
 		s_format_time(true, a->follow_up_due, when, sizeof(when));
 		printf("  due %s", when);
+	}
+	if (a->state != NULL && strcmp(a->state, "open") != 0) {
+		printf("  [");
+		gridctl_put_clean(stdout, a->state);
+		if (a->assigned_team != NULL) {
+			putchar(' ');
+			gridctl_put_clean(stdout, a->assigned_team);
+		}
+		putchar(']');
 	}
 	putchar('\n');
 }
