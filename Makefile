@@ -3,7 +3,7 @@
 
 CC       ?= gcc
 BUILD    ?= build
-PKGS      = libzmq libprotobuf-c libuv libpq inih jansson uuid
+PKGS      = libzmq libprotobuf-c libuv libpq inih jansson uuid libsodium
 WARN      = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=c11 -D_GNU_SOURCE $(WARN) -Ilib -I$(BUILD)/proto

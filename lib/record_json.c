@@ -622,6 +622,7 @@ risk_alert_to_json(const Gridwall__V1__RiskAlert *a)
 		bad |= s_put(obj, "follow_up_due", s_time_json(a->follow_up_due));
 	bad |= s_put_str(obj, "state", a->state);
 	bad |= s_put_str(obj, "assigned_team", a->assigned_team);
+	bad |= s_put_str(obj, "outcome", a->outcome);
 	if (bad) {
 		json_decref(obj);
 		return NULL;

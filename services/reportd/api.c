@@ -10,6 +10,7 @@
 #include "area.h"
 #include "log.h"
 #include "metrics.h"
+#include "office.h"
 #include "reportd.h"
 #include "validate.h"
 
@@ -139,6 +140,8 @@ api_handle(void *arg, const struct http_request *req, struct http_response *resp
 	struct reportd *r = arg;
 
 	r->http_requests++;
+	if (office_route(r, req, resp))
+		return;
 	if (strcmp(req->method, "GET") != 0) {
 		http_respond_error(resp, 405, "only GET is served here");
 		return;

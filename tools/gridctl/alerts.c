@@ -27,6 +27,7 @@
 
 #include "codec.h"
 #include "defaults.h"
+#include "alert_row.h"
 #include "gridctl.h"
 #include "idcard.h"
 #include "record_json.h"
@@ -55,39 +56,12 @@ struct alerts_seen {
  * has no person, and only some alerts name a household: both are joined
  * when there is one.
  */
+/* The latest alerts under an area code prefix, newest first. */
 static const char s_list_sql[] =
-	"SELECT a.id, a.screening_id, a.person_id, a.level, a.previous_level,"
-	"       array_to_json(a.rule_ids)::text, array_to_json(a.reasons)::text,"
-	"       a.action, a.grid_code,"
-	"       (SELECT string_agg(ar.name, ' / ' ORDER BY length(ar.code))"
-	"          FROM areas ar"
-	"         WHERE ar.code IN (left(a.grid_code, 4), left(a.grid_code, 6),"
-	"                           left(a.grid_code, 9), left(a.grid_code, 12),"
-	"                           a.grid_code)),"
-	"       p.name, p.id_number, p.phone,"
-	"       floor(extract(epoch FROM a.raised_at))::bigint,"
-	"       a.kind, a.household_id, h.code, a.state, a.assigned_team"
-	"  FROM alerts a"
-	"  LEFT JOIN persons p ON p.id = a.person_id"
-	"  LEFT JOIN households h ON h.id = a.household_id"
+	ALERT_ROW_SELECT
 	" WHERE a.grid_code LIKE $1 || '%'"
 	" ORDER BY a.raised_at DESC, a.id DESC"
 	" LIMIT $2";
-
-enum {
-	COL_ID, COL_SCREENING, COL_PERSON, COL_LEVEL, COL_PREVIOUS, COL_RULES,
-	COL_REASONS, COL_ACTION, COL_GRID, COL_PATH, COL_NAME, COL_ID_NUMBER,
-	COL_PHONE, COL_RAISED, COL_KIND, COL_HOUSEHOLD, COL_HOUSEHOLD_CODE, COL_STATE,
-	COL_ASSIGNED_TEAM,
-};
-
-/* One database row as a RiskAlert, and what its fields point into. */
-struct alerts_row {
-	Gridwall__V1__RiskAlert alert;
-	json_t *rules;
-	json_t *reasons;
-	char masked[IDCARD_LEN + 1];
-};
 
 /* Reads the options; returns -1 to go on, or the exit status. */
 static int
@@ -144,106 +118,6 @@ s_parse_opts(int argc, char **argv, struct alerts_opts *opt)
 	else
 		return -1;
 	return gridctl_usage("alerts", stderr, GRIDCTL_EXIT_USAGE);
-}
-
-/* Copies the strings of a JSON array into a new char * array pointing into it. */
-static char **
-s_strings(json_t *arr, size_t *n)
-{
-	char **out;
-	json_t *item;
-	size_t i;
-
-	*n = 0;
-	if (!json_is_array(arr) || json_array_size(arr) == 0)
-		return NULL;
-	out = calloc(json_array_size(arr), sizeof(*out));
-	if (out == NULL)
-		return NULL;
-	json_array_foreach(arr, i, item)
-		out[i] = (char *)(json_is_string(item) ? json_string_value(item) : "");
-	*n = json_array_size(arr);
-	return out;
-}
-
-/* A level column by its name, NORMAL for anything unknown. */
-static Gridwall__V1__RiskLevel
-s_col_level(const PGresult *res, int row, int col)
-{
-	int v = codec_level_parse(gridctl_col(res, row, col));
-
-	return v < 0 ? GRIDWALL__V1__RISK_LEVEL__NORMAL : (Gridwall__V1__RiskLevel)v;
-}
-
-/* An alert kind by its SQL name (deploy/sql/005_rule_state.sql); risk for anything unknown. */
-static Gridwall__V1__AlertKind
-s_kind_parse(const char *name)
-{
-	static const struct {
-		const char *name;
-		Gridwall__V1__AlertKind kind;
-	} kinds[] = {
-		{ "released", GRIDWALL__V1__ALERT_KIND__ALERT_RELEASED },
-		{ "follow_up_overdue", GRIDWALL__V1__ALERT_KIND__ALERT_FOLLOW_UP_OVERDUE },
-		{ "coverage_gap", GRIDWALL__V1__ALERT_KIND__ALERT_COVERAGE_GAP },
-	};
-
-	for (size_t i = 0; name != NULL && i < sizeof(kinds) / sizeof(kinds[0]); i++)
-		if (strcmp(kinds[i].name, name) == 0)
-			return kinds[i].kind;
-	return GRIDWALL__V1__ALERT_KIND__ALERT_RISK;
-}
-
-/* Builds the alert of one row; its strings point into res and the row. */
-static void
-s_row_load(struct alerts_row *r, const PGresult *res, int row)
-{
-	Gridwall__V1__RiskAlert *a = &r->alert;
-	const char *id_number = gridctl_col(res, row, COL_ID_NUMBER);
-	const char *rules = gridctl_col(res, row, COL_RULES);
-	const char *reasons = gridctl_col(res, row, COL_REASONS);
-
-	gridwall__v1__risk_alert__init(a);
-	a->alert_id = gridctl_col_int(res, row, COL_ID);
-	a->has_kind = 1;
-	a->kind = s_kind_parse(gridctl_col(res, row, COL_KIND));
-	a->has_screening_id = !PQgetisnull(res, row, COL_SCREENING);
-	a->screening_id = gridctl_col_int(res, row, COL_SCREENING);
-	a->has_person_id = !PQgetisnull(res, row, COL_PERSON);
-	a->person_id = gridctl_col_int(res, row, COL_PERSON);
-	a->has_household_id = !PQgetisnull(res, row, COL_HOUSEHOLD);
-	a->household_id = gridctl_col_int(res, row, COL_HOUSEHOLD);
-	a->household_code = gridctl_col(res, row, COL_HOUSEHOLD_CODE);
-	a->state = gridctl_col(res, row, COL_STATE);
-	a->assigned_team = gridctl_col(res, row, COL_ASSIGNED_TEAM);
-	a->level = s_col_level(res, row, COL_LEVEL);
-	a->has_previous_level = 1;
-	a->previous_level = s_col_level(res, row, COL_PREVIOUS);
-	r->rules = json_loads(rules ? rules : "[]", 0, NULL);
-	r->reasons = json_loads(reasons ? reasons : "[]", 0, NULL);
-	a->rule_ids = s_strings(r->rules, &a->n_rule_ids);
-	a->reasons = s_strings(r->reasons, &a->n_reasons);
-	a->action = gridctl_col(res, row, COL_ACTION);
-	a->grid_code = gridctl_col(res, row, COL_GRID);
-	a->area_path = gridctl_col(res, row, COL_PATH);
-	a->person_name = gridctl_col(res, row, COL_NAME);
-	if (id_number != NULL) {
-		idcard_mask(id_number, r->masked);
-		a->id_masked = r->masked;
-	}
-	a->phone = gridctl_col(res, row, COL_PHONE);
-	a->has_raised_at = !PQgetisnull(res, row, COL_RAISED);
-	a->raised_at = gridctl_col_int(res, row, COL_RAISED);
-}
-
-/* Frees what s_row_load allocated. */
-static void
-s_row_free(struct alerts_row *r)
-{
-	free(r->alert.rule_ids);
-	free(r->alert.reasons);
-	json_decref(r->rules);
-	json_decref(r->reasons);
 }
 
 /* Starts a column: two spaces, then the text. */
@@ -382,16 +256,16 @@ s_cmp_id(const void *x, const void *y)
 static void
 s_print_rows(const PGresult *res, bool as_json, struct alerts_seen *seen)
 {
-	struct alerts_row r;
+	struct alert_row r;
 	int n = PQntuples(res);
 
 	seen->ids = calloc(n > 0 ? (size_t)n : 1, sizeof(*seen->ids));
 	for (int row = n - 1; row >= 0; row--) {
-		s_row_load(&r, res, row);
+		alert_row_load(&r, res, row);
 		s_print_alert(&r.alert, as_json);
 		if (seen->ids != NULL)
 			seen->ids[seen->n++] = r.alert.alert_id;
-		s_row_free(&r);
+		alert_row_free(&r);
 	}
 	if (seen->ids != NULL)
 		qsort(seen->ids, seen->n, sizeof(*seen->ids), s_cmp_id);

@@ -90,6 +90,26 @@ static const struct gridctl_cmd s_cmds[] = {
 		"database could not be asked, 2 on a usage error.\n",
 	},
 	{
+		"token", gridctl_token,
+		"issue --area CODE --name NAME [--role staff|viewer] [--days N] | revoke --id N"
+		" | list [--area CODE]  [--database CONNINFO]",
+		"Staff tokens for the command office's HTTP API on reportd (docs/operations.md).\n"
+		"A token sees the alerts of its area (a code prefix: 440605 is Nanhai)\n"
+		"and, with the role staff, acknowledges, assigns and resolves them; a\n"
+		"viewer only reads. issue prints the new token once, on standard output\n"
+		"(the database keeps only its hash); revoke stops it at once; list shows\n"
+		"the tokens of an area, never the tokens themselves.\n"
+		"  --area CODE          the token's area (issue), or the area listed\n"
+		"  --name NAME          who the token is for (issue)\n"
+		"  --role staff|viewer  default staff\n"
+		"  --days N             expires after N days (default: never)\n"
+		"  --id N               the token to revoke (from list)\n"
+		"  --database CONNINFO  PostgreSQL (default \"" DEFAULT_DATABASE "\";\n"
+		"                       user gridwall_admin unless CONNINFO names one)\n"
+		"Exit status: 0 when done, 1 when the database refused (no such area or\n"
+		"token), 2 on a usage error.\n",
+	},
+	{
 		"rules", gridctl_rules,
 		"replay --rules FILE_OR_DIR --from YYYY-MM-DD --to YYYY-MM-DD"
 		" [--live FILE_OR_DIR] [--area CODE] [--database CONNINFO] [--json] [--limit N]",
