@@ -15,6 +15,8 @@
 #define DEFAULT_ASSESSED_ENDPOINT "tcp://127.0.0.1:7704"
 /* reportd PUB (bind): [area code][AggregateSnapshot]. */
 #define DEFAULT_FEED_ENDPOINT     "tcp://127.0.0.1:7705"
+/* reportd ROUTER (bind): [empty][SnapshotRequest] -> [empty][SnapshotReply]...: the feed's Clone snapshots. */
+#define DEFAULT_SNAPSHOT_ENDPOINT "tcp://127.0.0.1:7706"
 /* reportd HTTP API. */
 #define DEFAULT_HTTP_LISTEN       "127.0.0.1:8080"
 /* ingestd HTTP intake (POST /v1/screenings), health and metrics. */

@@ -79,6 +79,7 @@ struct http_conn {
 	bool in_handler;            /* the handler is answering a request */
 	bool handler_deferred;      /* the handler called http_defer */
 	struct http_deferred *deferred; /* the answer awaited, or NULL */
+	struct http_stream *stream;     /* the connection is a stream's, or NULL */
 
 	http_parser parser;
 	/* Input read but not yet parsed (while a response is written or deferred). */
@@ -110,6 +111,25 @@ struct http_deferred {
 	struct http_conn *conn;
 	bool last;                  /* answer with "Connection: close" */
 	bool head_only;             /* an answer to HEAD: no body bytes */
+};
+
+/*
+ * A response written in pieces; conn is NULL once the client has gone. It
+ * is freed when its owner has ended it and no piece is still on its way.
+ */
+struct http_stream {
+	struct http_conn *conn;
+	size_t queued;              /* bytes handed to libuv and not yet written */
+	unsigned pending;           /* pieces handed to libuv and not yet done */
+	bool ended;                 /* http_stream_end was called */
+};
+
+/* One piece of a stream on its way out. */
+struct stream_write {
+	uv_write_t req;
+	struct http_stream *stream;
+	size_t len;
+	char data[];
 };
 
 struct http_server {
@@ -790,6 +810,10 @@ s_conn_dispatch(struct http_conn *conn)
 	conn->in_handler = false;
 
 	s_request_reset(conn);
+	if (conn->stream != NULL) {         /* the stream has written its own head */
+		free(resp.body);
+		return;
+	}
 	if (conn->handler_deferred) {       /* resp is not the answer */
 		conn->handler_deferred = false;
 		free(resp.body);
@@ -859,6 +883,10 @@ s_on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *b)
 		s_conn_close(conn);
 		return;
 	}
+	if (nread > 0 && conn->stream != NULL) {
+		conn->rlen = 0;             /* a stream's client has nothing more to ask */
+		return;
+	}
 	if (nread > 0 && !conn->lingering) {
 		conn->rlen += (size_t)nread;        /* s_on_alloc put it at the end */
 		if (conn->deferred != NULL) {
@@ -926,6 +954,10 @@ s_conn_close(struct http_conn *conn)
 	if (conn->closing)
 		return;
 	s_conn_detach(conn);
+	if (conn->stream != NULL) {
+		conn->stream->conn = NULL;
+		conn->stream = NULL;
+	}
 	conn->closing = true;
 	conn->reading = false;
 	uv_close((uv_handle_t *)&conn->tcp, s_on_conn_closed);
@@ -1396,4 +1428,105 @@ http_respond_json(struct http_response *resp, int status, json_t *doc)
 		return;
 	}
 	http_respond_body(resp, status, "application/json", body, strlen(body));
+}
+
+/* ---- streams ---- */
+
+/* A piece was written (or dropped with its connection): frees it. */
+static void
+s_on_stream_write(uv_write_t *req, int status)
+{
+	struct stream_write *w = (struct stream_write *)req;
+	struct http_stream *s = w->stream;
+
+	s->queued -= w->len;
+	s->pending--;
+	if (status < 0 && s->conn != NULL)
+		s_conn_close(s->conn);
+	free(w);
+	if (s->ended && s->pending == 0)
+		free(s);
+}
+
+/* Queues bytes on the stream's connection; false if it is gone or too far behind. */
+static bool
+s_stream_queue(struct http_stream *s, const char *data, size_t len)
+{
+	struct stream_write *w;
+	uv_buf_t buf;
+
+	if (s->conn == NULL || s->conn->closing)
+		return false;
+	if (s->queued + len > HTTP_STREAM_MAX_QUEUED) {
+		log_warn("http: a stream's client reads too slowly; closing it");
+		s_conn_close(s->conn);
+		return false;
+	}
+	if ((w = malloc(sizeof(*w) + len)) == NULL)
+		return false;
+	w->stream = s;
+	w->len = len;
+	memcpy(w->data, data, len);
+	buf = uv_buf_init(w->data, (unsigned)len);
+	if (uv_write(&w->req, (uv_stream_t *)&s->conn->tcp, &buf, 1, s_on_stream_write) < 0) {
+		free(w);
+		s_conn_close(s->conn);
+		return false;
+	}
+	s->queued += len;
+	s->pending++;
+	return true;
+}
+
+struct http_stream *
+http_stream_begin(const struct http_request *req, const char *content_type)
+{
+	struct http_conn *conn = req->conn;
+	struct http_stream *s;
+	char head[256];
+	int n;
+
+	if (conn == NULL || !conn->in_handler || conn->handler_deferred || conn->stream != NULL ||
+	    conn->closing || conn->server->closing || (s = calloc(1, sizeof(*s))) == NULL)
+		return NULL;
+	n = snprintf(head, sizeof(head),
+	             "HTTP/1.1 200 OK\r\nContent-Type: %s\r\nCache-Control: no-cache\r\n"
+	             "Connection: close\r\nX-Accel-Buffering: no\r\n\r\n", content_type);
+	s->conn = conn;
+	conn->stream = s;
+	if (n < 0 || (size_t)n >= sizeof(head) || !s_stream_queue(s, head, (size_t)n)) {
+		http_stream_end(s);
+		return NULL;
+	}
+	/* The client may stay silent for hours: the stream's owner sends heartbeats. */
+	uv_timer_stop(&conn->timer);
+	s_conn_reading(conn, true);
+	return s;
+}
+
+bool
+http_stream_write(struct http_stream *s, const char *data, size_t len)
+{
+	return s_stream_queue(s, data, len);
+}
+
+bool
+http_stream_alive(const struct http_stream *s)
+{
+	return s->conn != NULL && !s->conn->closing;
+}
+
+void
+http_stream_end(struct http_stream *s)
+{
+	if (s == NULL)
+		return;
+	s->ended = true;
+	if (s->conn != NULL) {
+		s->conn->stream = NULL;
+		s_conn_close(s->conn);
+		s->conn = NULL;
+	}
+	if (s->pending == 0)
+		free(s);
 }

@@ -135,4 +135,25 @@ void http_deferred_respond(struct http_deferred *d, struct http_response *resp);
 /* Whether the client of a deferred response is still waiting for it. */
 bool http_deferred_alive(const struct http_deferred *d);
 
+/*
+ * A response that stays open and is written in pieces, as Server-Sent
+ * Events are. Called inside the handler instead of filling resp: writes
+ * the status line and headers (200, content_type, no length, the
+ * connection closes at the end), stops the idle timeout (the owner sends
+ * heartbeats) and ignores whatever else the client sends. NULL if the
+ * request cannot be streamed (deferred already, the server closing, out of
+ * memory); then the handler fills resp. The token stays valid after the
+ * client has gone, until http_stream_end().
+ */
+struct http_stream;
+#define HTTP_STREAM_MAX_QUEUED (1u << 20)   /* a client further behind is closed */
+
+struct http_stream *http_stream_begin(const struct http_request *req, const char *content_type);
+/* Queues bytes for the client; false if it has gone (or was too far behind and is closed). */
+bool http_stream_write(struct http_stream *s, const char *data, size_t len);
+/* Whether the client is still there. */
+bool http_stream_alive(const struct http_stream *s);
+/* Ends the stream (closing the connection if open) and releases the token. */
+void http_stream_end(struct http_stream *s);
+
 #endif

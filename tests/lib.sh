@@ -110,6 +110,7 @@ ${RULES_EXTRA:-}
 
 [reportd]
 http_listen = 127.0.0.1:$HTTP_PORT
+snapshot_endpoint = ipc://$GRIDWALL_VAR/snapshot.ipc
 snapshot_interval_ms = 200
 CONF
 }

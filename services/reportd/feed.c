@@ -3,6 +3,8 @@
  * area code as topic. Areas whose totals changed are published on every
  * tick; every area of the current day is published again on a slower
  * period, so a new subscriber has the whole picture within that period.
+ * Each update takes the next seq and is kept in `current`, from which
+ * clone.c answers a subscriber that wants the picture at once.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -24,17 +26,21 @@ report_day_text(int32_t day, char *buf)
 	civil_format(day, buf);
 }
 
-/* Publishes one cell's totals. */
+/* Publishes one cell's totals as the next update, and keeps them for the snapshots. */
 static void
 s_publish(struct reportd *r, const struct cell *c)
 {
 	Gridwall__V1__AggregateSnapshot snap = GRIDWALL__V1__AGGREGATE_SNAPSHOT__INIT;
 	const struct area *area = r->areas ? area_find(r->areas, c->code) : NULL;
+	struct cell kept = *c;
 	char day[11], code[AREA_CODE_MAX];
 	const void *data[2];
 	size_t lens[2];
 	uint8_t *buf;
 
+	/* Kept even if the send fails below: the seq is spent, and a snapshot must cover it. */
+	kept.seq = ++r->seq;
+	clone_published(r, &kept);
 	report_day_text(c->day, day);
 	snprintf(code, sizeof(code), "%s", c->code);
 	snap.area_code = code;
@@ -42,7 +48,7 @@ s_publish(struct reportd *r, const struct cell *c)
 	snap.area_name = area != NULL ? area->name : NULL;
 	snap.has_seq = snap.has_screened = snap.has_fevers = true;
 	snap.has_key_persons = snap.has_high_risk = snap.has_generated_at = true;
-	snap.seq = ++r->seq;
+	snap.seq = kept.seq;
 	snap.screened = c->screened;
 	snap.fevers = c->fevers;
 	snap.key_persons = c->key_persons;
@@ -86,6 +92,7 @@ s_publish_day(struct reportd *r)
 	PQclear(res);
 }
 
+/* Every snapshot_interval_ms: the changed areas, and now and then every area of the day. */
 static void
 s_tick(uv_timer_t *t)
 {
@@ -93,6 +100,7 @@ s_tick(uv_timer_t *t)
 	const struct reportd_config *cfg = r->daemon->config;
 	uint64_t now = uv_now(t->loop);
 
+	clone_refresh(r);
 	for (size_t i = 0; i < r->changed.cap; i++)
 		if (r->changed.used[i])
 			s_publish(r, &r->changed.cells[i]);
@@ -103,6 +111,7 @@ s_tick(uv_timer_t *t)
 	}
 }
 
+/* Starts the tick. */
 void
 feed_start(struct reportd *r)
 {
@@ -114,6 +123,7 @@ feed_start(struct reportd *r)
 	               (uint64_t)cfg->snapshot_interval_ms);
 }
 
+/* Stops the tick. */
 void
 feed_stop(struct reportd *r)
 {

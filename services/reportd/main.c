@@ -1,8 +1,8 @@
 /*
  * gridwall-reportd: aggregates for city bodies. It counts every assessed
  * screening into per-area, per-day figures (catching up from the tables
- * when an event is missing), publishes them on the feed, and serves them
- * over HTTP.
+ * when an event is missing), publishes them on the feed, answers late
+ * subscribers' snapshot requests, and serves them over HTTP.
  */
 #include <stddef.h>
 #include <stdlib.h>
@@ -31,6 +31,9 @@ static const struct config_key reportd_keys[] = {
 	  OWN(full_snapshot_interval_ms), "how often every area of the day is published again" },
 	{ "day_utc_offset_min", CONFIG_INT, "480", -720, 840, false, OWN(day_utc_offset_min),
 	  "offset of the local day from UTC in minutes (480: China Standard Time)" },
+	{ "snapshot_endpoint", CONFIG_STRING, DEFAULT_SNAPSHOT_ENDPOINT, 0, 0, false,
+	  OWN(snapshot_endpoint),
+	  "ZeroMQ ROUTER where feed subscribers ask for their area's current totals (Clone pattern)" },
 	CONFIG_END,
 };
 
@@ -87,6 +90,7 @@ s_db_up(struct daemon *d)
 		return;
 	area_tree_destroy(&r->areas);
 	r->areas = areas;
+	clone_refresh(r);
 	res = db_query(d->db, "read watermark", PGRES_TUPLES_OK, SQL_WATERMARK, 0, NULL);
 	if (res == NULL)
 		return;
@@ -95,6 +99,7 @@ s_db_up(struct daemon *d)
 	log_info("watermark %lld", (long long)r->consumer.watermark);
 }
 
+/* Opens the sockets (assessed events in, feed and snapshots out) and the HTTP API. */
 static int
 s_start(struct daemon *d)
 {
@@ -112,7 +117,7 @@ s_start(struct daemon *d)
 	if (r->assessed == NULL || r->feed == NULL)
 		return -1;
 	if (bus_connect(r->assessed, cfg->shared.assessed_endpoint) != 0 ||
-	    bus_bind(r->feed, cfg->shared.feed_endpoint) != 0)
+	    bus_bind(r->feed, cfg->shared.feed_endpoint) != 0 || clone_start(r) != 0)
 		return -1;
 	if (!http_split_listen(cfg->http_listen, host, sizeof(host), &port)) {
 		log_error("http_listen: \"%s\" is not host:port", cfg->http_listen);
@@ -122,9 +127,12 @@ s_start(struct daemon *d)
 	if (r->http == NULL)
 		return -1;
 	log_info("HTTP API on http://%s:%d/v1/aggregates", host, http_server_port(r->http));
+	if (stream_start(&r->hub, d->loop, d->bus, cfg->shared.alerts_endpoint) != 0)
+		return -1;
 	return bus_socket_watch(r->assessed, s_on_assessed, r);
 }
 
+/* SIGHUP: the consumer's limits may have changed. */
 static void
 s_reload(struct daemon *d, const void *old)
 {
@@ -142,15 +150,20 @@ s_drain(struct daemon *d)
 	daemon_stop(d);
 }
 
+/* Closes everything reportd opened. */
 static void
 s_stop(struct daemon *d)
 {
 	struct reportd *r = d->ctx;
 
-	log_info("counted=%llu watermark=%lld snapshots=%llu", (unsigned long long)r->consumer.applied,
-	         (long long)r->consumer.watermark, (unsigned long long)r->snapshots_published);
+	log_info("counted=%llu watermark=%lld snapshots=%llu snapshot_requests=%llu refused=%llu "
+	         "undelivered=%llu", (unsigned long long)r->consumer.applied,
+	         (long long)r->consumer.watermark, (unsigned long long)r->snapshots_published,
+	         (unsigned long long)r->snapshot_requests, (unsigned long long)r->snapshot_refused,
+	         (unsigned long long)r->snapshot_undelivered);
 	if (r->daemon != NULL) {
 		consumer_close(&r->consumer);
+		stream_stop(&r->hub);
 		feed_stop(r);
 	}
 	if (r->http != NULL)
@@ -158,6 +171,7 @@ s_stop(struct daemon *d)
 	r->http = NULL;
 	bus_socket_close(&r->assessed);
 	bus_socket_close(&r->feed);
+	clone_stop(r);
 	area_tree_destroy(&r->areas);
 	cell_map_free(&r->deltas);
 	cell_map_free(&r->changed);

@@ -7,6 +7,7 @@
  *   POST /v1/alerts/{id}/ack               open -> acknowledged
  *   POST /v1/alerts/{id}/assign            {"team": "..."}: -> assigned
  *   POST /v1/alerts/{id}/resolve           {"outcome": "..."}: -> resolved
+ *   GET  /v1/alerts/stream?area=           Server-Sent Events: new alerts and changes
  *
  * A change of state and its audit row (who, when, from what) are one
  * transaction. A viewer token may read, not act.
@@ -256,22 +257,47 @@ s_check(struct reportd *r, const struct staff *who, const char *id, const struct
 	return status;
 }
 
-/* Answers with the alert as it now is. */
+/* Answers with the alert as it now is, and tells the live streams of its area. */
 static void
 s_respond_alert(struct reportd *r, const char *id, struct http_response *resp)
 {
 	const char *params[1] = { id };
 	PGresult *res = db_query(r->daemon->db, "read alert", PGRES_TUPLES_OK, SQL_ONE, 1, params);
-	json_t *list;
+	json_t *list, *alert;
 
 	if (res == NULL) {
 		s_unavailable(resp);
 		return;
 	}
 	list = s_alerts_json(res);
+	alert = json_array_get(list, 0);
+	if (PQntuples(res) > 0)
+		stream_state_changed(&r->hub, PQgetvalue(res, 0, 8), alert);
 	PQclear(res);
-	http_respond_json(resp, 200, json_incref(json_array_get(list, 0)));
+	http_respond_json(resp, 200, json_incref(alert));
 	json_decref(list);
+}
+
+/* GET /v1/alerts/stream?area= */
+static void
+s_stream(struct reportd *r, const struct staff *who, const struct http_request *req,
+         struct http_response *resp)
+{
+	char area[AREA_CODE_MAX + 8] = "";
+
+	http_query_param(req->query, "area", area, sizeof(area));
+	if (area[0] == '\0')
+		snprintf(area, sizeof(area), "%s", who->area);
+	if (strspn(area, "0123456789") != strlen(area) || strlen(area) >= AREA_CODE_MAX) {
+		http_respond_error(resp, 400, "area must be an area code");
+		return;
+	}
+	if (!s_in_area(who, area)) {
+		http_respond_error(resp, 403, "this token may not see that area");
+		return;
+	}
+	if (!stream_open(&r->hub, req, area))
+		http_respond_error(resp, 503, "cannot open a stream now");
 }
 
 /* POST /v1/alerts/{id}/{ack|assign|resolve} */
@@ -332,7 +358,15 @@ office_route(struct reportd *r, const struct http_request *req, struct http_resp
 	struct staff who;
 	char id[24], action[16];
 	bool list = strcmp(req->path, "/v1/alerts") == 0;
+	bool stream = strcmp(req->path, "/v1/alerts/stream") == 0;
 
+	if (stream) {
+		if (strcmp(req->method, "GET") != 0)
+			http_respond_error(resp, 405, "GET only");
+		else if (s_auth(r, req, resp, &who))
+			s_stream(r, &who, req, resp);
+		return true;
+	}
 	if (!list && strncmp(req->path, "/v1/alerts/", strlen("/v1/alerts/")) != 0)
 		return false;
 	if (!list && !s_action_path(req->path, id, sizeof(id), action, sizeof(action))) {

@@ -82,6 +82,30 @@ check "no audit row for what was refused" 3 "$(sql "SELECT count(*) FROM alert_a
 check "gridctl alerts shows the resolved state and team" 1 \
 	"$(grep -c '\[resolved 三人小组-3\]' "$GRIDWALL_VAR/alerts.txt")"
 
+echo "# live: Server-Sent Events"
+check "a stream needs a token: 401" 401 "$(code "$URL/v1/alerts/stream")"
+check "the Nanhai token may not stream Shunde: 403" 403 \
+	"$(code -H "$(auth "$NANHAI")" "$URL/v1/alerts/stream?area=440606")"
+curl -sN -H "$(auth "$NANHAI")" "$URL/v1/alerts/stream" >"$GRIDWALL_VAR/nanhai.sse" 2>/dev/null &
+SSE=$!
+wait_for "the stream opens with a retry hint" 1 grep -c '^retry: ' "$GRIDWALL_VAR/nanhai.sse"
+cat >"$GRIDWALL_VAR/more.jsonl" <<JSON
+{"client_uuid":"$(uuid 3)","channel":"door_to_door","screened_at":$AT,"grid_code":"$N","id_type":"resident_id","id_number":"440605198503120016","name":"陈志强","temperature":37.6}
+{"client_uuid":"$(uuid 4)","channel":"door_to_door","screened_at":$AT,"grid_code":"$S","id_type":"resident_id","id_number":"440606200102140055","name":"何俊杰","temperature":37.7}
+JSON
+"$BUILD/gridctl" push --endpoint "tcp://127.0.0.1:$((BASE + 1))" "$GRIDWALL_VAR/more.jsonl" >/dev/null 2>&1
+wait_for "the new Nanhai alert arrives on the stream" "陈志强" \
+	sh -c "grep '^data: ' '$GRIDWALL_VAR/nanhai.sse' | sed 's/^data: //' | jq -r 'select(.kind == \"risk\") | .person_name' | tail -n 1"
+NEW=$(sql "SELECT a.id FROM alerts a JOIN persons p ON p.id = a.person_id WHERE p.name = '陈志强'")
+post "$NANHAI" "$NEW/ack" >/dev/null
+wait_for "its acknowledgement follows as a state event" "acknowledged" \
+	sh -c "grep -A1 '^event: state' '$GRIDWALL_VAR/nanhai.sse' | grep '^data: ' | sed 's/^data: //' | jq -r 'select(.alert_id == $NEW) | .state'"
+sleep 0.5
+check "nothing of Shunde on the Nanhai stream" 0 \
+	"$(grep '^data: ' "$GRIDWALL_VAR/nanhai.sse" | sed 's/^data: //' | jq -r .grid_code | grep -vc "^$N")"
+kill "$SSE" 2>/dev/null
+wait "$SSE" 2>/dev/null
+
 echo "# revoking"
 ID=$(sql "SELECT id FROM staff_tokens WHERE name = '王芳'")
 "$BUILD/gridctl" token revoke --id "$ID" --database "$DB" >/dev/null

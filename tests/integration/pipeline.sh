@@ -56,7 +56,7 @@ wait_for "reportd answers /healthz" "ok" \
 	--endpoint "tcp://127.0.0.1:$((BASE + 3))" >"$GRIDWALL_VAR/nanhai.jsonl" 2>"$GRIDWALL_VAR/follow.err" &
 FOLLOW_PID=$!
 # And a city body follows Nanhai's aggregate feed.
-"$BUILD/gridctl" feed --area 440605 --json --endpoint "tcp://127.0.0.1:$((BASE + 5))" \
+"$BUILD/gridctl" feed --area 440605 --json --endpoint "tcp://127.0.0.1:$((BASE + 5))" --snapshot-endpoint "ipc://$GRIDWALL_VAR/snapshot.ipc" \
 	>"$GRIDWALL_VAR/feed.jsonl" 2>"$GRIDWALL_VAR/feed.err" &
 FEED_PID=$!
 sleep 0.5

@@ -143,13 +143,30 @@ static const struct gridctl_cmd s_cmds[] = {
 	},
 	{
 		"feed", gridctl_feed,
-		"[--area CODE] [--endpoint E] [--count N] [--json]",
+		"[--area CODE] [--endpoint E] [--snapshot-endpoint E] [--no-snapshot]"
+		" [--timeout-ms T] [--retries R] [--count N] [--json]",
 		"Prints reportd's aggregate snapshots (counts per area and day, no\n"
-		"personal data) as they are published, until interrupted.\n"
-		"  --area CODE   area code prefix, e.g. 440605 (default: all)\n"
-		"  --endpoint E  reportd's feed PUB socket (default " DEFAULT_FEED_ENDPOINT ")\n"
-		"  --count N     exit after N snapshots\n"
-		"  --json        one JSON object per snapshot instead of text\n",
+		"personal data): first the current totals of every area of the day\n"
+		"under CODE, asked of reportd's snapshot socket (each area once), then\n"
+		"the updates as they are published, until interrupted. Updates the\n"
+		"snapshot already holds (seq at or below its seq) are skipped; when the\n"
+		"feed reconnects (reportd restarted) a new snapshot is printed. Standard\n"
+		"error names each snapshot's day, size and seq.\n"
+		"  --area CODE             area code prefix, e.g. 440605 (default: all)\n"
+		"  --endpoint E            reportd's feed PUB socket (default " DEFAULT_FEED_ENDPOINT ")\n"
+		"  --snapshot-endpoint E   reportd's snapshot ROUTER\n"
+		"                          (default " DEFAULT_SNAPSHOT_ENDPOINT ")\n"
+		"  --no-snapshot           no snapshot: only what is published from now on\n"
+		"  --timeout-ms T          wait this long for the feed's connection and for\n"
+		"                          a snapshot before asking again (default 2000)\n"
+		"  --retries R             ask again this many times (default 2)\n"
+		"  --count N               exit after N snapshots (snapshot lines included)\n"
+		"  --json                  one JSON object per snapshot instead of text;\n"
+		"                          those of a snapshot have \"snapshot\":true\n"
+		"If the snapshot socket stays silent, that is said on standard error and\n"
+		"the feed is followed without a snapshot.\n"
+		"Exit status: 0 when interrupted or after --count, 1 when reportd\n"
+		"refused the snapshot (an unknown area, say), 2 on a usage error.\n",
 	},
 	{
 		"keygen", gridctl_keygen,

@@ -1,0 +1,38 @@
+/* reportd's live alert streams (stream.c): Server-Sent Events per token area. */
+#ifndef GRIDWALL_REPORTD_STREAM_H
+#define GRIDWALL_REPORTD_STREAM_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <jansson.h>
+#include <uv.h>
+
+#include "area.h"
+#include "bus.h"
+#include "http.h"
+
+struct stream_client {
+	struct http_stream *stream;
+	char area[AREA_CODE_MAX];        /* the events it may see: a code prefix */
+};
+
+struct stream_hub {
+	struct bus_socket *alerts;       /* SUB to rulesd's alert feed */
+	uv_timer_t heartbeat;
+	bool started;
+	struct stream_client *clients;
+	size_t n, cap;
+	uint64_t events_sent;
+};
+
+/* Subscribes to the alert feed and starts the heartbeat; -1 on failure. */
+int stream_start(struct stream_hub *hub, uv_loop_t *loop, struct bus *bus, const char *alerts_endpoint);
+/* Answers req with a stream of the events of area; false if it cannot (resp is then to fill). */
+bool stream_open(struct stream_hub *hub, const struct http_request *req, const char *area);
+/* Tells the streams covering grid that an office changed an alert (the alert as JSON). */
+void stream_state_changed(struct stream_hub *hub, const char *grid, json_t *alert);
+/* Ends every stream and closes the subscription. */
+void stream_stop(struct stream_hub *hub);
+
+#endif
