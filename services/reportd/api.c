@@ -23,6 +23,16 @@ static const char SQL_AGGREGATES[] =
 	"  AND ($3 = '' OR d.day >= $3::date) AND ($4 = '' OR d.day <= $4::date) "
 	"ORDER BY d.day, d.area_code LIMIT 10000";
 
+/* The areas under a root, down to a level: each with its parent, for a client to build the tree. */
+static const char SQL_AREAS[] =
+	"SELECT code, coalesce(parent, ''), level, name FROM areas "
+	"WHERE code LIKE $1 || '%' AND length(code) <= $2::int ORDER BY code LIMIT 100000";
+
+#define AGGREGATE_COLUMNS 8
+static const char *const aggregate_names[AGGREGATE_COLUMNS] = {
+	"day", "area", "name", "level", "screened", "fevers", "key_persons", "high_risk",
+};
+
 /* Reads an optional query parameter into buf; "" when absent (or too long to be valid). */
 static void
 s_param(const struct http_request *req, const char *key, char *buf, size_t len)
@@ -51,6 +61,60 @@ s_check_aggregate_params(const char *area, const char *level, const char *from, 
 		return false;
 	}
 	return true;
+}
+
+/* Whether the client asked for CSV: a path ending in .csv, or Accept: text/csv. */
+static bool
+s_wants_csv(const struct http_request *req)
+{
+	const char *accept = http_header(req, "Accept");
+	size_t n = strlen(req->path);
+
+	return (n > 4 && strcmp(req->path + n - 4, ".csv") == 0) ||
+	       (accept != NULL && strstr(accept, "text/csv") != NULL);
+}
+
+/* Appends one CSV field, quoted when it holds a comma, a quote or a line break. */
+static void
+s_csv_field(FILE *f, const char *s, bool last)
+{
+	if (strpbrk(s, ",\"\r\n") == NULL) {
+		fputs(s, f);
+	} else {
+		fputc('"', f);
+		for (; *s; s++) {
+			if (*s == '"')
+				fputc('"', f);
+			fputc(*s, f);
+		}
+		fputc('"', f);
+	}
+	fputs(last ? "\r\n" : ",", f);
+}
+
+/* The rows as CSV (RFC 4180, a header line first). */
+static void
+s_aggregates_csv(PGresult *res, struct http_response *resp)
+{
+	char *body = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&body, &len);
+
+	if (f == NULL) {
+		http_respond_error(resp, 500, "out of memory");
+		return;
+	}
+	for (int c = 0; c < AGGREGATE_COLUMNS; c++)
+		s_csv_field(f, aggregate_names[c], c == AGGREGATE_COLUMNS - 1);
+	for (int i = 0; i < PQntuples(res); i++)
+		for (int c = 0; c < AGGREGATE_COLUMNS; c++)
+			s_csv_field(f, PQgetvalue(res, i, c), c == AGGREGATE_COLUMNS - 1);
+	if (fclose(f) != 0) {
+		free(body);
+		http_respond_error(resp, 500, "out of memory");
+		return;
+	}
+	http_respond_body(resp, 200, "text/csv; charset=utf-8", body, len);
 }
 
 /* One result row as a JSON object. */
@@ -89,12 +153,56 @@ s_aggregates(struct reportd *r, const struct http_request *req, struct http_resp
 		resp->extra_headers = "Retry-After: 2\r\n";
 		return;
 	}
+	if (s_wants_csv(req)) {
+		s_aggregates_csv(res, resp);
+		PQclear(res);
+		return;
+	}
 	rows = json_array();
 	for (int i = 0; i < PQntuples(res); i++)
 		json_array_append_new(rows, s_aggregate_row(res, i));
 	PQclear(res);
 	http_respond_json(resp, 200, json_pack("{s:s, s:s, s:s, s:s, s:o}", "area", area, "level", level,
 	                            "from", from, "to", to, "rows", rows));
+}
+
+/* GET /v1/areas?area=&depth=: the tree under an area (default the city), depth levels down (default 1). */
+static void
+s_areas(struct reportd *r, const struct http_request *req, struct http_response *resp)
+{
+	static const int code_len[] = { 4, 6, 9, 12, 15 };
+	char area[AREA_CODE_MAX + 8], depth[8], maxlen[8];
+	const char *params[2] = { area, maxlen };
+	enum area_level level;
+	long d = 1;
+	PGresult *res;
+	json_t *rows;
+
+	s_param(req, "area", area, sizeof(area));
+	s_param(req, "depth", depth, sizeof(depth));
+	if (!*area)
+		snprintf(area, sizeof(area), "4406");
+	if (*depth)
+		d = strtol(depth, NULL, 10);
+	level = area_level_of_code(area);
+	if (level == AREA_INVALID || d < 0 || d > 4) {
+		http_respond_error(resp, 400, "area must be an area code, depth 0 to 4");
+		return;
+	}
+	snprintf(maxlen, sizeof(maxlen), "%d", code_len[(int)level + d > 4 ? 4 : (int)level + d]);
+	res = db_query(r->daemon->db, "query areas", PGRES_TUPLES_OK, SQL_AREAS, 2, params);
+	if (res == NULL) {
+		http_respond_error(resp, 503, "database unavailable");
+		resp->extra_headers = "Retry-After: 2\r\n";
+		return;
+	}
+	rows = json_array();
+	for (int i = 0; i < PQntuples(res); i++)
+		json_array_append_new(rows, json_pack("{s:s, s:s, s:s, s:s}", "code", PQgetvalue(res, i, 0),
+		                                      "parent", PQgetvalue(res, i, 1), "level",
+		                                      PQgetvalue(res, i, 2), "name", PQgetvalue(res, i, 3)));
+	PQclear(res);
+	http_respond_json(resp, 200, json_pack("{s:s, s:o}", "area", area, "areas", rows));
 }
 
 /* GET /healthz */
@@ -146,8 +254,10 @@ api_handle(void *arg, const struct http_request *req, struct http_response *resp
 		http_respond_error(resp, 405, "only GET is served here");
 		return;
 	}
-	if (strcmp(req->path, "/v1/aggregates") == 0)
+	if (strcmp(req->path, "/v1/aggregates") == 0 || strcmp(req->path, "/v1/aggregates.csv") == 0)
 		s_aggregates(r, req, resp);
+	else if (strcmp(req->path, "/v1/areas") == 0)
+		s_areas(r, req, resp);
 	else if (strcmp(req->path, "/healthz") == 0)
 		s_health(r, resp);
 	else if (strcmp(req->path, "/metrics") == 0)

@@ -106,6 +106,17 @@ check "Nanhai aggregates" "6 1 3 2" "$(agg 440605)"
 check "Shunde aggregates" "3 1 1 1" "$(agg 440606)"
 check "grid aggregates by level" "2" \
 	"$(curl -s "http://127.0.0.1:$HTTP_PORT/v1/aggregates?area=4406&level=grid" | jq '.rows | length')"
+curl -s "http://127.0.0.1:$HTTP_PORT/v1/aggregates.csv?area=4406&level=district&from=$DAY&to=$DAY" \
+	>"$GRIDWALL_VAR/agg.csv"
+check "aggregates as CSV: a header, then one line per district" \
+	"day,area,name,level,screened,fevers,key_persons,high_risk|$DAY,440605,南海区,district,6,1,3,2|$DAY,440606,顺德区,district,3,1,1,1" \
+	"$(tr -d '\r' <"$GRIDWALL_VAR/agg.csv" | paste -sd '|')"
+check "CSV also by Accept: text/csv" "$(cat "$GRIDWALL_VAR/agg.csv")" \
+	"$(curl -s -H 'Accept: text/csv' "http://127.0.0.1:$HTTP_PORT/v1/aggregates?area=4406&level=district&from=$DAY&to=$DAY")"
+check "the area tree: the city's districts, with names and parent" "440605:南海区:4406 440606:顺德区:4406" \
+	"$(curl -s "http://127.0.0.1:$HTTP_PORT/v1/areas?area=4406&depth=1" | jq -r '[.areas[] | select(.level == "district") | "\(.code):\(.name):\(.parent)"] | join(" ")')"
+check "the whole tree under Nanhai down to its grids" 4 \
+	"$(curl -s "http://127.0.0.1:$HTTP_PORT/v1/areas?area=440605&depth=3" | jq '.areas | length')"
 wait_for "the feed published Nanhai's new totals" "6 1 3 2" \
 	sh -c "jq -r 'select(.area == \"440605\" and .day == \"$DAY\") | [.screened, .fevers, .key_persons, .high_risk] | map(tostring) | join(\" \")' '$GRIDWALL_VAR/feed.jsonl' | tail -n 1"
 check "the feed carried only areas inside Nanhai" "" \
