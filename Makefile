@@ -3,7 +3,7 @@
 
 CC       ?= gcc
 BUILD    ?= build
-PKGS      = libzmq libprotobuf-c libuv libpq inih jansson uuid libsodium
+PKGS      = libzmq libprotobuf-c libuv libpq inih jansson uuid libsodium libcurl
 WARN      = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=c11 -D_GNU_SOURCE $(WARN) -Ilib -I$(BUILD)/proto
@@ -84,6 +84,14 @@ $(TEST_TOOLS): $(BUILD)/tests/%: $(BUILD)/tests/tools/%.o $(LIB_A)
 $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(LIB_A)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+
+# reportd's webhooks (services/reportd/webhook.c) are driven by a test tool
+# and unit-tested on their own, linked in from reportd's object; that comes
+# after the library in $^, so the library is named again after it.
+WEBHOOK_OBJ = $(BUILD)/services/reportd/webhook.o
+$(BUILD)/tests/webhook_drive $(BUILD)/tests/test_webhook: $(WEBHOOK_OBJ)
+$(BUILD)/tests/webhook_drive $(BUILD)/tests/test_webhook: override LDLIBS := $(LIB_A) $(LDLIBS)
+$(BUILD)/tests/tools/webhook_drive.o $(BUILD)/tests/unit/test_webhook.o: override CFLAGS += -Iservices/reportd
 
 unit: $(UNIT_BINS)
 	@tests/run-unit.sh $(BUILD)

@@ -112,6 +112,7 @@ ${RULES_EXTRA:-}
 http_listen = 127.0.0.1:$HTTP_PORT
 snapshot_endpoint = ipc://$GRIDWALL_VAR/snapshot.ipc
 snapshot_interval_ms = 200
+${REPORT_EXTRA:-}
 CONF
 }
 
@@ -139,7 +140,7 @@ cleanup() {
 		pid=$(eval echo "\${PID_$d:-}")
 		[ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null
 	done
-	for pid in "${FOLLOW_PID:-}" "${FEED_PID:-}" "${PUSH_PID:-}"; do
+	for pid in "${FOLLOW_PID:-}" "${FEED_PID:-}" "${PUSH_PID:-}" "${SINK:-}" "${SSE:-}"; do
 		[ -n "$pid" ] && kill "$pid" 2>/dev/null
 	done
 	if [ -n "${GRIDWALL_VAR:-}" ]; then

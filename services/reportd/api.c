@@ -205,6 +205,32 @@ s_areas(struct reportd *r, const struct http_request *req, struct http_response 
 	http_respond_json(resp, 200, json_pack("{s:s, s:o}", "area", area, "areas", rows));
 }
 
+/* The command office's figures: snapshot requests, live streams, webhooks. */
+static void
+s_office_metrics(struct reportd *r, FILE *f)
+{
+	struct webhook_stats w = { 0 };
+
+	if (r->hub.hooks != NULL)
+		webhooks_stats(r->hub.hooks, &w);
+	metrics_counter(f, "gridwall_report_snapshot_requests_total", "Clone snapshot requests answered.",
+	                r->snapshot_requests);
+	metrics_counter(f, "gridwall_report_snapshot_refused_total", "Clone snapshot requests refused.",
+	                r->snapshot_refused);
+	metrics_gauge(f, "gridwall_report_streams", "Open alert streams (Server-Sent Events).",
+	              (double)r->hub.n);
+	metrics_counter(f, "gridwall_report_stream_events_total", "Events written to alert streams.",
+	                r->hub.events_sent);
+	metrics_counter(f, "gridwall_webhook_delivered_total", "Webhook deliveries answered 2xx.",
+	                w.delivered);
+	metrics_counter(f, "gridwall_webhook_failed_total", "Webhook attempts that failed (retried).",
+	                w.failed);
+	metrics_counter(f, "gridwall_webhook_given_up_total", "Webhook deliveries given up.", w.given_up);
+	metrics_counter(f, "gridwall_webhook_dropped_total", "Webhook deliveries dropped (queue full).",
+	                w.dropped);
+	metrics_gauge(f, "gridwall_webhook_queued", "Webhook deliveries waiting.", (double)w.queued);
+}
+
 /* GET /healthz */
 static void
 s_health(struct reportd *r, struct http_response *resp)
@@ -238,6 +264,7 @@ s_metrics(struct reportd *r, struct http_response *resp)
 	metrics_counter(f, "gridwall_report_http_requests_total", "HTTP requests served.", r->http_requests);
 	metrics_counter(f, "gridwall_db_reconnects_total", "Database reconnections.",
 	                db_reconnects(r->daemon->db));
+	s_office_metrics(r, f);
 	fclose(f);
 	http_respond_body(resp, 200, METRICS_CONTENT_TYPE, body, len);
 }

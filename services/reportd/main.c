@@ -31,6 +31,8 @@ static const struct config_key reportd_keys[] = {
 	  OWN(full_snapshot_interval_ms), "how often every area of the day is published again" },
 	{ "day_utc_offset_min", CONFIG_INT, "480", -720, 840, false, OWN(day_utc_offset_min),
 	  "offset of the local day from UTC in minutes (480: China Standard Time)" },
+	{ "webhooks", CONFIG_STRING, "", 0, 0, true, OWN(webhooks),
+	  "a file of lines \"AREA URL\": alerts of that area are POSTed there (docs/webhooks.md); empty: none" },
 	{ "snapshot_endpoint", CONFIG_STRING, DEFAULT_SNAPSHOT_ENDPOINT, 0, 0, false,
 	  OWN(snapshot_endpoint),
 	  "ZeroMQ ROUTER where feed subscribers ask for their area's current totals (Clone pattern)" },
@@ -105,7 +107,7 @@ s_start(struct daemon *d)
 {
 	struct reportd *r = d->ctx;
 	const struct reportd_config *cfg = d->config;
-	char host[64];
+	char host[64], err[512];
 	int port;
 
 	r->daemon = d;
@@ -127,6 +129,11 @@ s_start(struct daemon *d)
 	if (r->http == NULL)
 		return -1;
 	log_info("HTTP API on http://%s:%d/v1/aggregates", host, http_server_port(r->http));
+	r->hub.hooks = webhooks_new(d->loop, *cfg->webhooks ? cfg->webhooks : NULL, err, sizeof(err));
+	if (r->hub.hooks == NULL) {
+		log_error("webhooks: %s", err);
+		return -1;
+	}
 	if (stream_start(&r->hub, d->loop, d->bus, cfg->shared.alerts_endpoint) != 0)
 		return -1;
 	return bus_socket_watch(r->assessed, s_on_assessed, r);
@@ -136,8 +143,15 @@ s_start(struct daemon *d)
 static void
 s_reload(struct daemon *d, const void *old)
 {
+	struct reportd *r = d->ctx;
+	const struct reportd_config *cfg = d->config;
+	char err[512];
+
 	(void)old;
-	s_apply_limits(d->ctx);
+	s_apply_limits(r);
+	if (r->hub.hooks != NULL &&
+	    !webhooks_reload(r->hub.hooks, *cfg->webhooks ? cfg->webhooks : NULL, err, sizeof(err)))
+		log_error("webhooks not reloaded, the old ones stay: %s", err);
 }
 
 /* Counts what is pending, then stops. */
@@ -164,6 +178,7 @@ s_stop(struct daemon *d)
 	if (r->daemon != NULL) {
 		consumer_close(&r->consumer);
 		stream_stop(&r->hub);
+		webhooks_free(&r->hub.hooks);
 		feed_stop(r);
 	}
 	if (r->http != NULL)

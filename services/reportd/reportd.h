@@ -26,6 +26,7 @@ struct reportd_config {
 	long full_snapshot_interval_ms;
 	long day_utc_offset_min;
 	char *snapshot_endpoint;
+	char *webhooks;
 };
 
 /* One assessed screening, as reportd counts it. The id comes first (consumer.h). */

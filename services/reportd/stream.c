@@ -5,7 +5,8 @@
  * token's area covers the alert's grid, and each change an office makes
  * (acknowledged, assigned, resolved) as a "state" event. A comment line
  * every heartbeat keeps proxies from closing a quiet stream and finds the
- * clients that have gone.
+ * clients that have gone. The same events go to the configured webhooks
+ * (webhook.c), which queue and retry them without ever blocking the loop.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,6 +48,8 @@ s_broadcast(struct stream_hub *hub, const char *grid, const char *event, json_t 
 
 	if (data == NULL)
 		return;
+	if (hub->hooks != NULL)
+		webhooks_post(hub->hooks, grid, event, data);
 	len = asprintf(&text, "event: %s\ndata: %s\n\n", event, data);
 	free(data);
 	if (len < 0)
@@ -108,7 +111,10 @@ s_heartbeat_cb(uv_timer_t *t)
 int
 stream_start(struct stream_hub *hub, uv_loop_t *loop, struct bus *bus, const char *alerts_endpoint)
 {
+	struct webhooks *hooks = hub->hooks;
+
 	memset(hub, 0, sizeof(*hub));
+	hub->hooks = hooks;
 	hub->alerts = bus_socket_new(bus, ZMQ_SUB, "alerts", 0);
 	if (hub->alerts == NULL ||
 	    zmq_setsockopt(bus_socket_zmq(hub->alerts), ZMQ_SUBSCRIBE, "", 0) != 0 ||

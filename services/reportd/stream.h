@@ -11,6 +11,7 @@
 #include "area.h"
 #include "bus.h"
 #include "http.h"
+#include "webhook.h"
 
 struct stream_client {
 	struct http_stream *stream;
@@ -24,6 +25,7 @@ struct stream_hub {
 	struct stream_client *clients;
 	size_t n, cap;
 	uint64_t events_sent;
+	struct webhooks *hooks;          /* the same events to the office's bots, or NULL */
 };
 
 /* Subscribes to the alert feed and starts the heartbeat; -1 on failure. */

@@ -6,8 +6,15 @@
 set -u
 . "$(dirname "$0")/../lib.sh"
 suite_begin "${1:-build}"
+# ingestd's HTTP intake is not used here: its port takes the Nanhai office's bot.
+SINK_PORT=$BASE
+INGEST_EXTRA="http_listen ="
+printf '440605 http://127.0.0.1:%s/nanhai\n' "$SINK_PORT" >"$GRIDWALL_VAR/hooks"
+REPORT_EXTRA="webhooks = $GRIDWALL_VAR/hooks"
 write_config
 URL=http://127.0.0.1:$HTTP_PORT
+"$BUILD/tests/webhook_sink" "$SINK_PORT" "$GRIDWALL_VAR/bot.lines" 1 >"$GRIDWALL_VAR/sink.out" 2>&1 &
+SINK=$!
 
 AT=$(($(date -u +%s) - 600))
 N=440605001001001
@@ -106,6 +113,16 @@ check "nothing of Shunde on the Nanhai stream" 0 \
 kill "$SSE" 2>/dev/null
 wait "$SSE" 2>/dev/null
 
+echo "# webhooks: the Nanhai office's bot"
+wait_for "the bot got Nanhai's new alert, after one refused attempt" "陈志强" \
+	sh -c "jq -r 'select(.kind == \"risk\") | .person_name' '$GRIDWALL_VAR/bot.lines' | tail -n 1"
+wait_for "and the acknowledgement" "acknowledged" \
+	sh -c "jq -r 'select(.alert_id == $NEW) | .state' '$GRIDWALL_VAR/bot.lines' | tail -n 1"
+check "nothing of Shunde went to Nanhai's bot" 0 \
+	"$(jq -r .grid_code "$GRIDWALL_VAR/bot.lines" | grep -vc "^$N")"
+check "the refused attempt was retried, as /metrics counts" "1" \
+	"$(curl -s "$URL/metrics" | sed -n 's/^gridwall_webhook_failed_total //p')"
+
 echo "# revoking"
 ID=$(sql "SELECT id FROM staff_tokens WHERE name = '王芳'")
 "$BUILD/gridctl" token revoke --id "$ID" --database "$DB" >/dev/null
@@ -113,5 +130,7 @@ check "a revoked token: 401" 401 "$(code -H "$(auth "$NANHAI")" "$URL/v1/alerts"
 
 stop_daemon reportd
 check "reportd stops cleanly" 0 "$STATUS"
+kill "$SINK" 2>/dev/null
+wait "$SINK" 2>/dev/null
 stop_daemon rulesd
 stop_daemon ingestd
