@@ -346,7 +346,8 @@ s_on_request(void *arg, struct bus_socket *sock, struct bus_msg *msg)
 		log_warn("snapshot request refused: %s", why);
 		s_reply(r, msg, envelope, status, why, &a);
 	} else {
-		qsort(a.cells, a.n, sizeof(*a.cells), s_by_code);
+		if (a.n > 1)         /* an empty answer has no array at all */
+			qsort(a.cells, a.n, sizeof(*a.cells), s_by_code);
 		log_debug("snapshot of \"%s\": %zu areas at seq %llu", ask.prefix, a.n,
 		          (unsigned long long)a.seq);
 		s_reply(r, msg, envelope, STATUS_OK, NULL, &a);
