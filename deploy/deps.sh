@@ -6,10 +6,13 @@ set -eu
 PACKAGES="build-essential pkg-config git ca-certificates curl acl
 libzmq3-dev libprotobuf-c-dev protobuf-c-compiler libuv1-dev libpq-dev
 postgresql-15 libcmocka-dev libinih-dev libjansson-dev libhttp-parser-dev jq valgrind
-libcsv-dev uuid-dev libsodium-dev libcurl4-openssl-dev"
+libcsv-dev uuid-dev libsodium-dev libcurl4-openssl-dev
+chromium nodejs npm"
 
 missing=""
 for p in $PACKAGES; do
+	# NodeSource's nodejs package carries npm itself (and conflicts with Debian's).
+	[ "$p" = npm ] && command -v npm >/dev/null 2>&1 && continue
 	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
 		missing="$missing $p"
 	fi

@@ -48,6 +48,7 @@ fi
 
 sed -e "s|^database = .*|database = $DB|" -e "s|^http_listen = .*|http_listen = $HTTP|" \
 	-e "s|^rules = .*|rules = $ROOT/deploy/rules|" \
+	-e "s|^dashboard_dir = .*|dashboard_dir = $ROOT/web/dashboard|" \
 	"$ROOT/deploy/gridwall.conf.example" >"$CONF"
 
 for d in ingestd rulesd reportd; do
@@ -66,6 +67,8 @@ PIDS+=($!)
 cat <<BANNER
 
 gridwall is running.
+  dashboard            http://$HTTP/   sign in with a staff token, printed once by:
+                       $BUILD/gridctl token issue --area 4406 --name NAME --database "$DB"
   field apps push to   tcp://127.0.0.1:7701 (a demo day is playing: $LOG/fieldsim.log)
   aggregates (JSON)    curl 'http://$HTTP/v1/aggregates?area=4406&level=district'
   health, metrics      curl http://$HTTP/healthz    curl http://$HTTP/metrics

@@ -112,6 +112,7 @@ ${RULES_EXTRA:-}
 http_listen = 127.0.0.1:$HTTP_PORT
 snapshot_endpoint = ipc://$GRIDWALL_VAR/snapshot.ipc
 snapshot_interval_ms = 200
+dashboard_dir = $ROOT/web/dashboard
 ${REPORT_EXTRA:-}
 CONF
 }

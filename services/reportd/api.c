@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "area.h"
+#include "dashboard.h"
 #include "log.h"
 #include "metrics.h"
 #include "office.h"
@@ -276,6 +277,10 @@ api_handle(void *arg, const struct http_request *req, struct http_response *resp
 
 	r->http_requests++;
 	if (office_route(r, req, resp))
+		return;
+	if (dashboard_route(r, req, resp))
+		return;
+	if (coverage_route(r, req, resp))
 		return;
 	if (strcmp(req->method, "GET") != 0) {
 		http_respond_error(resp, 405, "only GET is served here");

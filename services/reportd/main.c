@@ -33,6 +33,8 @@ static const struct config_key reportd_keys[] = {
 	  "offset of the local day from UTC in minutes (480: China Standard Time)" },
 	{ "webhooks", CONFIG_STRING, "", 0, 0, true, OWN(webhooks),
 	  "a file of lines \"AREA URL\": alerts of that area are POSTed there (docs/webhooks.md); empty: none" },
+	{ "dashboard_dir", CONFIG_STRING, "/usr/share/gridwall/dashboard", 0, 0, true,
+	  OWN(dashboard_dir), "folder of the web dashboard served at / (docs/dashboard.md); empty: none" },
 	{ "snapshot_endpoint", CONFIG_STRING, DEFAULT_SNAPSHOT_ENDPOINT, 0, 0, false,
 	  OWN(snapshot_endpoint),
 	  "ZeroMQ ROUTER where feed subscribers ask for their area's current totals (Clone pattern)" },

@@ -27,6 +27,7 @@ struct reportd_config {
 	long day_utc_offset_min;
 	char *snapshot_endpoint;
 	char *webhooks;
+	char *dashboard_dir;
 };
 
 /* One assessed screening, as reportd counts it. The id comes first (consumer.h). */
