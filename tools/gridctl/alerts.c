@@ -63,6 +63,34 @@ static const char s_list_sql[] =
 	" ORDER BY a.raised_at DESC, a.id DESC"
 	" LIMIT $2";
 
+/* Takes one option of alerts. */
+static bool
+s_set_opt(int code, const char *arg, void *p)
+{
+	struct alerts_opts *opt = p;
+
+	switch (code) {
+	case 'a':
+		opt->area = arg;
+		return gridctl_area_ok(arg);
+	case 'f':
+		opt->follow = true;
+		return true;
+	case 'd':
+		opt->conninfo = arg;
+		return true;
+	case 'e':
+		opt->endpoint = arg;
+		return true;
+	case 'l':
+		return gridctl_parse_long(arg, 1, 100000, &opt->limit);
+	case 'j':
+		opt->json = true;
+		return true;
+	}
+	return false;
+}
+
 /* Reads the options; returns -1 to go on, or the exit status. */
 static int
 s_parse_opts(int argc, char **argv, struct alerts_opts *opt)
@@ -77,47 +105,8 @@ s_parse_opts(int argc, char **argv, struct alerts_opts *opt)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	int c, idx = 0;
-	bool ok = true;
 
-	opterr = 0;
-	optind = 1;
-	while (ok && (c = getopt_long(argc, argv, "h", longopts, &idx)) != -1) {
-		switch (c) {
-		case 'a':
-			opt->area = optarg;
-			ok = gridctl_area_ok(optarg);
-			break;
-		case 'f':
-			opt->follow = true;
-			break;
-		case 'd':
-			opt->conninfo = optarg;
-			break;
-		case 'e':
-			opt->endpoint = optarg;
-			break;
-		case 'l':
-			ok = gridctl_parse_long(optarg, 1, 100000, &opt->limit);
-			break;
-		case 'j':
-			opt->json = true;
-			break;
-		case 'h':
-			return gridctl_usage("alerts", stdout, GRIDCTL_EXIT_OK);
-		default:
-			gridctl_err("alerts", "unknown option or missing value: %s",
-			            argv[optind - 1]);
-			return gridctl_usage("alerts", stderr, GRIDCTL_EXIT_USAGE);
-		}
-	}
-	if (!ok)
-		gridctl_err("alerts", "bad value for --%s: %s", longopts[idx].name, optarg);
-	else if (optind < argc)
-		gridctl_err("alerts", "unexpected argument: %s", argv[optind]);
-	else
-		return -1;
-	return gridctl_usage("alerts", stderr, GRIDCTL_EXIT_USAGE);
+	return gridctl_options("alerts", argc, argv, longopts, s_set_opt, opt);
 }
 
 /* Starts a column: two spaces, then the text. */

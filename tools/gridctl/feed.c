@@ -100,6 +100,38 @@ s_now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* Takes one option of feed. */
+static bool
+s_set_opt(int code, const char *arg, void *p)
+{
+	struct feed_opts *opt = p;
+
+	switch (code) {
+	case 'a':
+		opt->area = arg;
+		return gridctl_area_ok(arg);
+	case 'e':
+		opt->endpoint = arg;
+		return true;
+	case 'n':
+		return gridctl_parse_long(arg, 1, 1000000000, &opt->count);
+	case 'j':
+		opt->json = true;
+		return true;
+	case FEED_OPT_SNAPSHOT_ENDPOINT:
+		opt->snapshot_endpoint = arg;
+		return true;
+	case FEED_OPT_NO_SNAPSHOT:
+		opt->no_snapshot = true;
+		return true;
+	case FEED_OPT_TIMEOUT:
+		return gridctl_parse_long(arg, 1, 3600000, &opt->timeout_ms);
+	case FEED_OPT_RETRIES:
+		return gridctl_parse_long(arg, 0, 100, &opt->retries);
+	}
+	return false;
+}
+
 /* Reads the options; returns -1 to go on, or the exit status. */
 static int
 s_parse_opts(int argc, char **argv, struct feed_opts *opt)
@@ -116,52 +148,8 @@ s_parse_opts(int argc, char **argv, struct feed_opts *opt)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	int c, idx = 0;
-	bool ok = true;
 
-	opterr = 0;
-	optind = 1;
-	while (ok && (c = getopt_long(argc, argv, "h", longopts, &idx)) != -1) {
-		switch (c) {
-		case 'a':
-			opt->area = optarg;
-			ok = gridctl_area_ok(optarg);
-			break;
-		case 'e':
-			opt->endpoint = optarg;
-			break;
-		case 'n':
-			ok = gridctl_parse_long(optarg, 1, 1000000000, &opt->count);
-			break;
-		case 'j':
-			opt->json = true;
-			break;
-		case FEED_OPT_SNAPSHOT_ENDPOINT:
-			opt->snapshot_endpoint = optarg;
-			break;
-		case FEED_OPT_NO_SNAPSHOT:
-			opt->no_snapshot = true;
-			break;
-		case FEED_OPT_TIMEOUT:
-			ok = gridctl_parse_long(optarg, 1, 3600000, &opt->timeout_ms);
-			break;
-		case FEED_OPT_RETRIES:
-			ok = gridctl_parse_long(optarg, 0, 100, &opt->retries);
-			break;
-		case 'h':
-			return gridctl_usage("feed", stdout, GRIDCTL_EXIT_OK);
-		default:
-			gridctl_err("feed", "unknown option or missing value: %s", argv[optind - 1]);
-			return gridctl_usage("feed", stderr, GRIDCTL_EXIT_USAGE);
-		}
-	}
-	if (!ok)
-		gridctl_err("feed", "bad value for --%s: %s", longopts[idx].name, optarg);
-	else if (optind < argc)
-		gridctl_err("feed", "unexpected argument: %s", argv[optind]);
-	else
-		return -1;
-	return gridctl_usage("feed", stderr, GRIDCTL_EXIT_USAGE);
+	return gridctl_options("feed", argc, argv, longopts, s_set_opt, opt);
 }
 
 /* One snapshot as a line: JSON (with "snapshot":true when it comes from one), or text for a person. */

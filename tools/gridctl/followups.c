@@ -76,6 +76,28 @@ struct followups_count {
 	long overdue;
 };
 
+/* Takes one option of followups. */
+static bool
+s_set_opt(int code, const char *arg, void *p)
+{
+	struct followups_opts *opt = p;
+
+	switch (code) {
+	case 'a':
+		opt->area = arg;
+		return gridctl_area_ok(arg) && arg[0] != '\0';
+	case 'D':
+		return civil_parse(arg, &opt->day);
+	case 'd':
+		opt->conninfo = arg;
+		return true;
+	case 'j':
+		opt->json = true;
+		return true;
+	}
+	return false;
+}
+
 /* Reads the options; returns -1 to go on, or the exit status. */
 static int
 s_parse_opts(int argc, char **argv, struct followups_opts *opt)
@@ -88,42 +110,11 @@ s_parse_opts(int argc, char **argv, struct followups_opts *opt)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	int c, idx = 0;
-	bool ok = true;
+	int rc = gridctl_options("followups", argc, argv, longopts, s_set_opt, opt);
 
-	opterr = 0;
-	optind = 1;
-	while (ok && (c = getopt_long(argc, argv, "h", longopts, &idx)) != -1) {
-		switch (c) {
-		case 'a':
-			opt->area = optarg;
-			ok = gridctl_area_ok(optarg) && optarg[0] != '\0';
-			break;
-		case 'D':
-			ok = civil_parse(optarg, &opt->day);
-			break;
-		case 'd':
-			opt->conninfo = optarg;
-			break;
-		case 'j':
-			opt->json = true;
-			break;
-		case 'h':
-			return gridctl_usage("followups", stdout, GRIDCTL_EXIT_OK);
-		default:
-			gridctl_err("followups", "unknown option or missing value: %s",
-			            argv[optind - 1]);
-			return gridctl_usage("followups", stderr, GRIDCTL_EXIT_USAGE);
-		}
-	}
-	if (!ok)
-		gridctl_err("followups", "bad value for --%s: %s", longopts[idx].name, optarg);
-	else if (optind < argc)
-		gridctl_err("followups", "unexpected argument: %s", argv[optind]);
-	else if (opt->area == NULL)
-		gridctl_err("followups", "--area is required");
-	else
-		return -1;
+	if (rc >= 0 || opt->area != NULL)
+		return rc;
+	gridctl_err("followups", "--area is required");
 	return gridctl_usage("followups", stderr, GRIDCTL_EXIT_USAGE);
 }
 

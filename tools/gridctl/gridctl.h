@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <getopt.h>
 #include <stdio.h>
 
 #include <jansson.h>
@@ -188,6 +189,17 @@ bool gridctl_area_ok(const char *s);
 
 /* Parses a whole decimal number within [min, max]; false otherwise. */
 bool gridctl_parse_long(const char *s, long min, long max, long *out);
+
+/* Takes one option (its getopt code and argument) into opts; false if the value is bad. */
+typedef bool (*gridctl_option_fn)(int code, const char *arg, void *opts);
+/*
+ * The option loop every subcommand shares: getopt_long over longopts
+ * (which must hold {"help", no_argument, NULL, 'h'}), handing each option
+ * to set. Returns -1 when the options are all taken and no argument is
+ * left, else the exit status after printing help, or the error and usage.
+ */
+int gridctl_options(const char *cmd, int argc, char **argv, const struct option *longopts,
+                    gridctl_option_fn set, void *opts);
 
 /* Prints "gridctl CMD: message" on stderr. */
 void gridctl_err(const char *cmd, const char *fmt, ...)

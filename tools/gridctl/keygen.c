@@ -20,6 +20,29 @@ struct keygen_opts {
 	bool server;
 };
 
+/* Takes one option of keygen. */
+static bool
+s_set_opt(int code, const char *arg, void *p)
+{
+	struct keygen_opts *opt = p;
+
+	switch (code) {
+	case 'n':
+		opt->name = arg;
+		return curve_name_valid(arg);
+	case 'd':
+		opt->district = arg;
+		return curve_district_valid(arg);
+	case 'o':
+		opt->out = arg;
+		return arg[0] != '\0';
+	case 's':
+		opt->server = true;
+		return true;
+	}
+	return false;
+}
+
 /* Reads the options; returns -1 to go on, or the exit status. */
 static int
 s_parse_opts(int argc, char **argv, struct keygen_opts *opt)
@@ -32,40 +55,11 @@ s_parse_opts(int argc, char **argv, struct keygen_opts *opt)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	int c, idx = 0;
-	bool ok = true;
+	int rc = gridctl_options("keygen", argc, argv, longopts, s_set_opt, opt);
 
-	opterr = 0;
-	optind = 1;
-	while (ok && (c = getopt_long(argc, argv, "h", longopts, &idx)) != -1) {
-		switch (c) {
-		case 'n':
-			opt->name = optarg;
-			ok = curve_name_valid(optarg);
-			break;
-		case 'd':
-			opt->district = optarg;
-			ok = curve_district_valid(optarg);
-			break;
-		case 'o':
-			opt->out = optarg;
-			ok = optarg[0] != '\0';
-			break;
-		case 's':
-			opt->server = true;
-			break;
-		case 'h':
-			return gridctl_usage("keygen", stdout, GRIDCTL_EXIT_OK);
-		default:
-			gridctl_err("keygen", "unknown option or missing value: %s", argv[optind - 1]);
-			return gridctl_usage("keygen", stderr, GRIDCTL_EXIT_USAGE);
-		}
-	}
-	if (!ok)
-		gridctl_err("keygen", "bad value for --%s: %s", longopts[idx].name, optarg);
-	else if (optind < argc)
-		gridctl_err("keygen", "unexpected argument: %s", argv[optind]);
-	else if (opt->name == NULL)
+	if (rc >= 0)
+		return rc;
+	if (opt->name == NULL)
 		gridctl_err("keygen", "--name is required");
 	else if (opt->server && opt->district != NULL)
 		gridctl_err("keygen", "--district is for a device, not --server");

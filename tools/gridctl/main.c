@@ -221,7 +221,12 @@ s_usage_all(FILE *f, int status)
 int
 gridctl_usage(const char *name, FILE *f, int status)
 {
-	const struct gridctl_cmd *cmd = s_find(name);
+	char word[32];
+	const struct gridctl_cmd *cmd;
+
+	/* "rules replay" is the replay of the command "rules". */
+	snprintf(word, sizeof(word), "%.*s", (int)strcspn(name, " "), name);
+	cmd = s_find(word);
 
 	if (cmd == NULL)
 		return s_usage_all(f, status);
@@ -246,6 +251,33 @@ gridctl_parse_long(const char *s, long min, long max, long *out)
 		return false;
 	*out = v;
 	return true;
+}
+
+int
+gridctl_options(const char *cmd, int argc, char **argv, const struct option *longopts,
+                gridctl_option_fn set, void *opts)
+{
+	int c, idx = 0;
+
+	opterr = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", longopts, &idx)) != -1) {
+		if (c == 'h')
+			return gridctl_usage(cmd, stdout, GRIDCTL_EXIT_OK);
+		if (c == '?' || c == ':') {
+			gridctl_err(cmd, "unknown option or missing value: %s", argv[optind - 1]);
+			return gridctl_usage(cmd, stderr, GRIDCTL_EXIT_USAGE);
+		}
+		if (!set(c, optarg, opts)) {
+			gridctl_err(cmd, "bad value for --%s: %s", longopts[idx].name, optarg ? optarg : "");
+			return gridctl_usage(cmd, stderr, GRIDCTL_EXIT_USAGE);
+		}
+	}
+	if (optind < argc) {
+		gridctl_err(cmd, "unexpected argument: %s", argv[optind]);
+		return gridctl_usage(cmd, stderr, GRIDCTL_EXIT_USAGE);
+	}
+	return -1;
 }
 
 /* Prints "gridctl CMD: message" on stderr. */

@@ -133,6 +133,40 @@ static const char s_persons_sql[] =
 static const char s_districts_sql[] =
 	"SELECT code, name FROM areas WHERE code = ANY($1::text[])";
 
+/* Takes one option of REPLAY_CMD. */
+static bool
+s_set_opt(int code, const char *arg, void *p)
+{
+	struct replay_opts *opt = p;
+
+	switch (code) {
+	case 'r':
+		opt->rules = arg;
+		return true;
+	case 'f':
+		opt->from_text = arg;
+		return civil_parse(arg, &opt->from);
+	case 't':
+		opt->to_text = arg;
+		return civil_parse(arg, &opt->to);
+	case 'L':
+		opt->live = arg;
+		return true;
+	case 'a':
+		opt->area = arg;
+		return gridctl_area_ok(arg);
+	case 'd':
+		opt->conninfo = arg;
+		return true;
+	case 'j':
+		opt->json = true;
+		return true;
+	case 'l':
+		return gridctl_parse_long(arg, 0, 1000000000, &opt->limit);
+	}
+	return false;
+}
+
 /* Reads the options after "replay"; returns -1 to go on, or the exit status. */
 static int
 s_parse_opts(int argc, char **argv, struct replay_opts *opt)
@@ -149,58 +183,17 @@ s_parse_opts(int argc, char **argv, struct replay_opts *opt)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	bool ok = true, from = false, to = false;
-	int c, idx = 0;
+	int rc = gridctl_options(REPLAY_CMD, argc, argv, longopts, s_set_opt, opt);
 
-	opterr = 0;
-	optind = 1;
-	while (ok && (c = getopt_long(argc, argv, "h", longopts, &idx)) != -1) {
-		switch (c) {
-		case 'r':
-			opt->rules = optarg;
-			break;
-		case 'f':
-			ok = from = civil_parse(optarg, &opt->from);
-			opt->from_text = optarg;
-			break;
-		case 't':
-			ok = to = civil_parse(optarg, &opt->to);
-			opt->to_text = optarg;
-			break;
-		case 'L':
-			opt->live = optarg;
-			break;
-		case 'a':
-			opt->area = optarg;
-			ok = gridctl_area_ok(optarg);
-			break;
-		case 'd':
-			opt->conninfo = optarg;
-			break;
-		case 'j':
-			opt->json = true;
-			break;
-		case 'l':
-			ok = gridctl_parse_long(optarg, 0, 1000000000, &opt->limit);
-			break;
-		case 'h':
-			return gridctl_usage("rules", stdout, GRIDCTL_EXIT_OK);
-		default:
-			gridctl_err(REPLAY_CMD, "unknown option or missing value: %s", argv[optind - 1]);
-			return gridctl_usage("rules", stderr, GRIDCTL_EXIT_USAGE);
-		}
-	}
-	if (!ok)
-		gridctl_err(REPLAY_CMD, "bad value for --%s: %s", longopts[idx].name, optarg);
-	else if (optind < argc)
-		gridctl_err(REPLAY_CMD, "unexpected argument: %s", argv[optind]);
-	else if (opt->rules == NULL || !from || !to)
+	if (rc >= 0)
+		return rc;
+	if (opt->rules == NULL || opt->from_text == NULL || opt->to_text == NULL)
 		gridctl_err(REPLAY_CMD, "--rules, --from and --to are required");
 	else if (opt->from > opt->to)
 		gridctl_err(REPLAY_CMD, "--from %s is after --to %s", opt->from_text, opt->to_text);
 	else
 		return -1;
-	return gridctl_usage("rules", stderr, GRIDCTL_EXIT_USAGE);
+	return gridctl_usage(REPLAY_CMD, stderr, GRIDCTL_EXIT_USAGE);
 }
 
 /* Loads a rule file or folder the command line names; the exit status. */

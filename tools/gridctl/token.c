@@ -47,6 +47,33 @@ static const char SQL_LIST[] =
 	"            WHEN expires_at <= now() THEN 'expired' ELSE 'valid' END "
 	"FROM staff_tokens WHERE area_code LIKE $1 || '%' ORDER BY id";
 
+/* Takes one option of token. */
+static bool
+s_set_opt(int code, const char *arg, void *p)
+{
+	struct token_opts *opt = p;
+
+	switch (code) {
+	case 'a':
+		opt->area = arg;
+		return gridctl_area_ok(arg) && arg[0] != '\0';
+	case 'n':
+		opt->name = arg;
+		return arg[0] != '\0' && strlen(arg) < 128;
+	case 'r':
+		opt->role = arg;
+		return strcmp(arg, "staff") == 0 || strcmp(arg, "viewer") == 0;
+	case 'D':
+		return gridctl_parse_long(arg, 1, 3650, &opt->days);
+	case 'i':
+		return gridctl_parse_long(arg, 1, __LONG_MAX__, &opt->id);
+	case 'd':
+		opt->conninfo = arg;
+		return true;
+	}
+	return false;
+}
+
 /* Reads the options after the verb; returns -1 to go on, or the exit status. */
 static int
 s_parse_opts(int argc, char **argv, struct token_opts *opt)
@@ -61,46 +88,11 @@ s_parse_opts(int argc, char **argv, struct token_opts *opt)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	int c, idx = 0;
-	bool ok = true;
+	int rc = gridctl_options(TOKEN_CMD, argc, argv, longopts, s_set_opt, opt);
 
-	opterr = 0;
-	optind = 1;
-	while (ok && (c = getopt_long(argc, argv, "h", longopts, &idx)) != -1) {
-		switch (c) {
-		case 'a':
-			opt->area = optarg;
-			ok = gridctl_area_ok(optarg) && optarg[0] != '\0';
-			break;
-		case 'n':
-			opt->name = optarg;
-			ok = optarg[0] != '\0' && strlen(optarg) < 128;
-			break;
-		case 'r':
-			opt->role = optarg;
-			ok = strcmp(optarg, "staff") == 0 || strcmp(optarg, "viewer") == 0;
-			break;
-		case 'D':
-			ok = gridctl_parse_long(optarg, 1, 3650, &opt->days);
-			break;
-		case 'i':
-			ok = gridctl_parse_long(optarg, 1, __LONG_MAX__, &opt->id);
-			break;
-		case 'd':
-			opt->conninfo = optarg;
-			break;
-		case 'h':
-			return gridctl_usage(TOKEN_CMD, stdout, GRIDCTL_EXIT_OK);
-		default:
-			gridctl_err(TOKEN_CMD, "unknown option or missing value: %s", argv[optind - 1]);
-			return gridctl_usage(TOKEN_CMD, stderr, GRIDCTL_EXIT_USAGE);
-		}
-	}
-	if (!ok)
-		gridctl_err(TOKEN_CMD, "bad value for --%s: %s", longopts[idx].name, optarg);
-	else if (optind < argc)
-		gridctl_err(TOKEN_CMD, "unexpected argument: %s", argv[optind]);
-	else if (strcmp(opt->verb, "issue") == 0 && (opt->area == NULL || opt->name == NULL))
+	if (rc >= 0)
+		return rc;
+	if (strcmp(opt->verb, "issue") == 0 && (opt->area == NULL || opt->name == NULL))
 		gridctl_err(TOKEN_CMD, "issue needs --area and --name");
 	else if (strcmp(opt->verb, "revoke") == 0 && opt->id == 0)
 		gridctl_err(TOKEN_CMD, "revoke needs --id");
