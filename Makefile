@@ -37,7 +37,7 @@ TEST_TOOLS = $(patsubst tests/tools/%.c,$(BUILD)/tests/%,$(wildcard tests/tools/
 UNIT_SRC  = $(wildcard tests/unit/test_*.c)
 UNIT_BINS = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps test unit integration run clean bench bench-ingest bench-rules
+.PHONY: all deps test unit integration run clean bench bench-ingest bench-rules bench-report
 .SECONDARY:
 
 all: $(BINS) $(UNIT_BINS) $(TEST_TOOLS)
@@ -104,12 +104,16 @@ integration: $(BINS)
 bench:
 	@$(MAKE) --no-print-directory bench-ingest
 	@$(MAKE) --no-print-directory bench-rules
+	@$(MAKE) --no-print-directory bench-report
 
 bench-ingest: all
 	@bash tests/bench/ingest.sh $(BUILD)
 
 bench-rules: all
 	@bash tests/bench/rules.sh $(BUILD)
+
+bench-report: all
+	@bash tests/bench/report.sh $(BUILD)
 
 test: deps
 	@$(MAKE) --no-print-directory all

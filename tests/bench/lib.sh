@@ -48,6 +48,9 @@ median() {
 		awk '{ v[NR] = $1 } END { print (NR % 2 ? v[(NR + 1) / 2] : int((v[NR / 2] + v[NR / 2 + 1]) / 2)) }'
 }
 
+# ratio N D [FORMAT]: N / D, 0 when D is not positive; rounded unless FORMAT says.
+ratio() { awk -v n="$1" -v d="$2" -v f="${3:-%.0f}" 'BEGIN { printf f, (d > 0 ? n / d : 0) }'; }
+
 # verdict 1|0: how a summary says whether a target was met.
 verdict() { [ "$1" = 1 ] && echo "met" || echo "NOT met"; }
 

@@ -58,8 +58,6 @@ TIMEOUT_MS=120000
 MIX=(--invalid 0 --resends 0)
 T0=$EPOCHREALTIME
 
-# ratio N D [FORMAT]: N / D, 0 when D is not positive; rounded unless FORMAT says.
-ratio() { awk -v n="$1" -v d="$2" -v f="${3:-%.0f}" 'BEGIN { printf f, (d > 0 ? n / d : 0) }'; }
 
 # The Unix time (with fractions) of a daemon log line's UTC stamp.
 log_time() { date -u -d "${1%% *}" +%s.%N; }
