@@ -165,9 +165,13 @@ s_commit(void *arg, int64_t last)
 	if (!db_command(r->daemon->db, "advance watermark", SQL_WATERMARK, 1, params) ||
 	    !db_command(r->daemon->db, "commit", "COMMIT", 0, NULL))
 		goto fail;
-	for (size_t i = 0; i < r->deltas.cap; i++)
-		if (r->deltas.used[i])
-			cell_map_put(&r->changed, &r->deltas.cells[i]);
+	for (size_t i = 0; i < r->deltas.cap; i++) {
+		if (!r->deltas.used[i])
+			continue;
+		cell_map_put(&r->changed, &r->deltas.cells[i]);
+		if (r->deltas.cells[i].day == r->current_day)
+			cell_map_put(&r->today, &r->deltas.cells[i]);
+	}
 	r->nbatch = 0;
 	return 0;
 fail:

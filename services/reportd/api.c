@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "area.h"
+#include "grow.h"
 #include "dashboard.h"
 #include "log.h"
 #include "metrics.h"
@@ -93,9 +94,16 @@ s_csv_field(FILE *f, const char *s, bool last)
 	fputs(last ? "\r\n" : ",", f);
 }
 
+/* One row of /v1/aggregates as its columns' text, from the table or from memory. */
+struct agg_row {
+	const char *col[AGGREGATE_COLUMNS];
+	char day[11];
+	char count[4][24];
+};
+
 /* The rows as CSV (RFC 4180, a header line first). */
 static void
-s_aggregates_csv(PGresult *res, struct http_response *resp)
+s_rows_csv(const struct agg_row *rows, size_t n, struct http_response *resp)
 {
 	char *body = NULL;
 	size_t len = 0;
@@ -107,9 +115,9 @@ s_aggregates_csv(PGresult *res, struct http_response *resp)
 	}
 	for (int c = 0; c < AGGREGATE_COLUMNS; c++)
 		s_csv_field(f, aggregate_names[c], c == AGGREGATE_COLUMNS - 1);
-	for (int i = 0; i < PQntuples(res); i++)
+	for (size_t i = 0; i < n; i++)
 		for (int c = 0; c < AGGREGATE_COLUMNS; c++)
-			s_csv_field(f, PQgetvalue(res, i, c), c == AGGREGATE_COLUMNS - 1);
+			s_csv_field(f, rows[i].col[c], c == AGGREGATE_COLUMNS - 1);
 	if (fclose(f) != 0) {
 		free(body);
 		http_respond_error(resp, 500, "out of memory");
@@ -118,17 +126,121 @@ s_aggregates_csv(PGresult *res, struct http_response *resp)
 	http_respond_body(resp, 200, "text/csv; charset=utf-8", body, len);
 }
 
-/* One result row as a JSON object. */
+/* The rows as the JSON array of /v1/aggregates. */
 static json_t *
-s_aggregate_row(PGresult *res, int i)
+s_rows_json(const struct agg_row *rows, size_t n)
 {
-	return json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:I}",
-	                 "day", PQgetvalue(res, i, 0), "area", PQgetvalue(res, i, 1),
-	                 "name", PQgetvalue(res, i, 2), "level", PQgetvalue(res, i, 3),
-	                 "screened", (json_int_t)strtoll(PQgetvalue(res, i, 4), NULL, 10),
-	                 "fevers", (json_int_t)strtoll(PQgetvalue(res, i, 5), NULL, 10),
-	                 "key_persons", (json_int_t)strtoll(PQgetvalue(res, i, 6), NULL, 10),
-	                 "high_risk", (json_int_t)strtoll(PQgetvalue(res, i, 7), NULL, 10));
+	json_t *list = json_array();
+
+	for (size_t i = 0; i < n; i++) {
+		const char *const *c = rows[i].col;
+
+		json_array_append_new(list, json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:I}",
+		        "day", c[0], "area", c[1], "name", c[2], "level", c[3],
+		        "screened", (json_int_t)strtoll(c[4], NULL, 10),
+		        "fevers", (json_int_t)strtoll(c[5], NULL, 10),
+		        "key_persons", (json_int_t)strtoll(c[6], NULL, 10),
+		        "high_risk", (json_int_t)strtoll(c[7], NULL, 10)));
+	}
+	return list;
+}
+
+/* Answers with the rows, as CSV or JSON; params are area, level, from, to. */
+static void
+s_respond_rows(const struct http_request *req, const char *const *params, const struct agg_row *rows,
+               size_t n, struct http_response *resp)
+{
+	if (s_wants_csv(req))
+		s_rows_csv(rows, n, resp);
+	else
+		http_respond_json(resp, 200, json_pack("{s:s, s:s, s:s, s:s, s:o}", "area", params[0],
+		                                       "level", params[1], "from", params[2], "to",
+		                                       params[3], "rows", s_rows_json(rows, n)));
+}
+
+/* Whether a cell belongs in the answer: under area, and area itself or of the level. */
+static bool
+s_cell_asked(const struct cell *c, const char *area, const char *level)
+{
+	if (strncmp(c->code, area, strlen(area)) != 0)
+		return false;
+	if (*level == '\0')
+		return strcmp(c->code, area) == 0;
+	return area_level_of_code(c->code) == area_level_parse(level);
+}
+
+/* A cell of today as a row; the row's own buffers are pointed at by s_point. */
+static void
+s_cell_row(struct reportd *r, const struct cell *c, struct agg_row *row)
+{
+	const struct area *a = r->areas ? area_find(r->areas, c->code) : NULL;
+	const int64_t counts[4] = { c->screened, c->fevers, c->key_persons, c->high_risk };
+
+	report_day_text(c->day, row->day);
+	row->col[1] = c->code;
+	row->col[2] = a != NULL ? a->name : "";
+	row->col[3] = area_level_name(area_level_of_code(c->code));
+	for (int i = 0; i < 4; i++)
+		snprintf(row->count[i], sizeof(row->count[i]), "%lld", (long long)counts[i]);
+}
+
+/* Points a row built from memory at its own buffers (once the array has stopped moving). */
+static void
+s_point(struct agg_row *row)
+{
+	row->col[0] = row->day;
+	for (int i = 0; i < 4; i++)
+		row->col[4 + i] = row->count[i];
+}
+
+/* Rows by area code, as the table gives them. */
+static int
+s_by_area(const void *x, const void *y)
+{
+	return strcmp(((const struct agg_row *)x)->col[1], ((const struct agg_row *)y)->col[1]);
+}
+
+/*
+ * Today's figures, answered from memory: every commit of reportd updates
+ * them, so they are what the table holds, without a query per request.
+ */
+static void
+s_aggregates_today(struct reportd *r, const struct http_request *req, const char *const *params,
+                   struct http_response *resp)
+{
+	struct agg_row *rows = NULL;
+	size_t n = 0, cap = 0;
+
+	for (size_t i = 0; i < r->today.cap; i++) {
+		const struct cell *c = &r->today.cells[i];
+
+		if (!r->today.used[i] || !s_cell_asked(c, params[0], params[1]))
+			continue;
+		if (!grow((void **)&rows, &cap, n + 1, sizeof(*rows), 64)) {
+			free(rows);
+			http_respond_error(resp, 500, "out of memory");
+			return;
+		}
+		s_cell_row(r, c, &rows[n++]);
+	}
+	for (size_t i = 0; i < n; i++)
+		s_point(&rows[i]);
+	if (n > 1)
+		qsort(rows, n, sizeof(*rows), s_by_area);
+	for (size_t i = 0; i < n; i++)      /* qsort moved them too */
+		s_point(&rows[i]);
+	s_respond_rows(req, params, rows, n, resp);
+	free(rows);
+}
+
+/* Whether the request asks for today only, and today is whole in memory. */
+static bool
+s_today_only(const struct reportd *r, const char *from, const char *to)
+{
+	int day;
+
+	return r->current_loaded && *from && strcmp(from, to) == 0 && validate_date(from, &day) &&
+	       day == r->current_day;
 }
 
 /* GET /v1/aggregates?area=&level=&from=&to= */
@@ -137,8 +249,9 @@ s_aggregates(struct reportd *r, const struct http_request *req, struct http_resp
 {
 	char area[AREA_CODE_MAX + 8], level[16], from[16], to[16];
 	const char *params[4] = { area, level, from, to };
+	struct agg_row *rows;
 	PGresult *res;
-	json_t *rows;
+	size_t n;
 
 	s_param(req, "area", area, sizeof(area));
 	s_param(req, "level", level, sizeof(level));
@@ -148,23 +261,29 @@ s_aggregates(struct reportd *r, const struct http_request *req, struct http_resp
 		snprintf(area, sizeof(area), "4406");
 	if (!s_check_aggregate_params(area, level, from, to, resp))
 		return;
+	if (s_today_only(r, from, to)) {
+		s_aggregates_today(r, req, params, resp);
+		return;
+	}
 	res = db_query(r->daemon->db, "query aggregates", PGRES_TUPLES_OK, SQL_AGGREGATES, 4, params);
 	if (res == NULL) {
 		http_respond_error(resp, 503, "database unavailable");
 		resp->extra_headers = "Retry-After: 2\r\n";
 		return;
 	}
-	if (s_wants_csv(req)) {
-		s_aggregates_csv(res, resp);
+	n = (size_t)PQntuples(res);
+	rows = calloc(n ? n : 1, sizeof(*rows));
+	if (rows == NULL) {
 		PQclear(res);
+		http_respond_error(resp, 500, "out of memory");
 		return;
 	}
-	rows = json_array();
-	for (int i = 0; i < PQntuples(res); i++)
-		json_array_append_new(rows, s_aggregate_row(res, i));
+	for (size_t i = 0; i < n; i++)
+		for (int c = 0; c < AGGREGATE_COLUMNS; c++)
+			rows[i].col[c] = PQgetvalue(res, (int)i, c);
+	s_respond_rows(req, params, rows, n, resp);
+	free(rows);
 	PQclear(res);
-	http_respond_json(resp, 200, json_pack("{s:s, s:s, s:s, s:s, s:o}", "area", area, "level", level,
-	                            "from", from, "to", to, "rows", rows));
 }
 
 /* GET /v1/areas?area=&depth=: the tree under an area (default the city), depth levels down (default 1). */

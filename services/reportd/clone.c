@@ -355,7 +355,7 @@ s_on_request(void *arg, struct bus_socket *sock, struct bus_msg *msg)
 	free(a.cells);
 }
 
-/* Reads the whole of day into `current`; false (logged) when the database cannot. */
+/* Reads the whole of day into `current` and `today`; false (logged) when the database cannot. */
 static bool
 s_load(struct reportd *r, int32_t day)
 {
@@ -364,10 +364,12 @@ s_load(struct reportd *r, int32_t day)
 	if (res == NULL)
 		return false;
 	cell_map_clear(&r->current);
+	cell_map_clear(&r->today);
 	for (int i = 0; i < PQntuples(res); i++) {
 		struct cell c = s_row_cell(res, i, r->seq);
 
 		cell_map_put(&r->current, &c);
+		cell_map_put(&r->today, &c);
 	}
 	log_info("snapshots: %d areas of the day loaded at seq %llu", PQntuples(res),
 	         (unsigned long long)r->seq);
@@ -385,6 +387,7 @@ clone_refresh(struct reportd *r)
 	if (r->current_day != today) {
 		/* a new day (or the first): nothing of it is known until it is read */
 		cell_map_clear(&r->current);
+		cell_map_clear(&r->today);
 		r->current_day = today;
 		r->current_loaded = false;
 	}
@@ -425,4 +428,5 @@ clone_stop(struct reportd *r)
 {
 	bus_socket_close(&r->snapshot);
 	cell_map_free(&r->current);
+	cell_map_free(&r->today);
 }

@@ -79,6 +79,7 @@ struct reportd {
 	/* clone.c: the snapshot ROUTER and the state it answers from. */
 	struct bus_socket *snapshot;      /* ROUTER of SnapshotRequests */
 	struct cell_map current;          /* the current day's totals as published (or loaded) */
+	struct cell_map today;            /* and as committed: HTTP answers the current day from it */
 	int32_t current_day;              /* the local day `current` holds */
 	bool current_loaded;              /* `current` holds the whole day, read from the table */
 	uint64_t snapshot_requests;       /* SnapshotRequests received */

@@ -113,6 +113,12 @@ check "aggregates as CSV: a header, then one line per district" \
 	"$(tr -d '\r' <"$GRIDWALL_VAR/agg.csv" | paste -sd '|')"
 check "CSV also by Accept: text/csv" "$(cat "$GRIDWALL_VAR/agg.csv")" \
 	"$(curl -s -H 'Accept: text/csv' "http://127.0.0.1:$HTTP_PORT/v1/aggregates?area=4406&level=district&from=$DAY&to=$DAY")"
+TOMORROW=$(date -u -d "$DAY + 1 day" +%F)
+for level in "" district town grid; do
+	check "today's ${level:-city} figures from memory equal the table's" \
+		"$(curl -s "http://127.0.0.1:$HTTP_PORT/v1/aggregates?area=4406&level=$level&from=$DAY&to=$TOMORROW" | jq -c .rows)" \
+		"$(curl -s "http://127.0.0.1:$HTTP_PORT/v1/aggregates?area=4406&level=$level&from=$DAY&to=$DAY" | jq -c .rows)"
+done
 check "the area tree: the city's districts, with names and parent" "440605:南海区:4406 440606:顺德区:4406" \
 	"$(curl -s "http://127.0.0.1:$HTTP_PORT/v1/areas?area=4406&depth=1" | jq -r '[.areas[] | select(.level == "district") | "\(.code):\(.name):\(.parent)"] | join(" ")')"
 check "the whole tree under Nanhai down to its grids" 4 \
