@@ -1388,6 +1388,13 @@ http_respond_error(struct http_response *resp, int status, const char *message)
 	resp->body_len = sizeof(pre) - 1 + esclen + sizeof(post) - 1;
 }
 
+void
+http_respond_db_down(struct http_response *resp)
+{
+	http_respond_error(resp, 503, "database unavailable");
+	resp->extra_headers = "Retry-After: 2\r\n";
+}
+
 bool
 http_split_listen(const char *listen, char *host, size_t hostlen, int *port)
 {

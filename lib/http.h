@@ -103,6 +103,8 @@ void http_respond_json(struct http_response *resp, int status, json_t *doc);
 
 /* Fills resp with a JSON error body {"error": message} and the status. */
 void http_respond_error(struct http_response *resp, int status, const char *message);
+/* A 503 for a database that is away, with Retry-After: 2. */
+void http_respond_db_down(struct http_response *resp);
 
 /*
  * A response the handler will give later. While one is outstanding on a

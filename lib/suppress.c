@@ -63,8 +63,8 @@
  *    plus 1 per withheld child) can pin values the same way. It takes a
  *    withheld total close to the least its cells can hold. A rule such as
  *    "a relation's withheld total must itself be 0 or >= k, and more than
- *    one per withheld cell" would close the single-relation case; it is
- *    not implemented.
+ *    one per withheld cell" would close the single-relation case;
+ *    suppress_apply does not apply it (docs/privacy.md names the limit).
  *  - differencing: each call sees one measure on one day. Two days (or a
  *    cumulative total next to the daily ones), two snapshots of the same
  *    day as counts grow, two measures where one is a part of another (or a

@@ -223,11 +223,9 @@ s_aggregates_today(struct reportd *r, const struct http_request *req, const char
 		}
 		s_cell_row(r, c, &rows[n++]);
 	}
-	for (size_t i = 0; i < n; i++)
-		s_point(&rows[i]);
-	if (n > 1)
+	if (n > 1)                           /* by code: the other columns are pointed at after */
 		qsort(rows, n, sizeof(*rows), s_by_area);
-	for (size_t i = 0; i < n; i++)      /* qsort moved them too */
+	for (size_t i = 0; i < n; i++)
 		s_point(&rows[i]);
 	s_respond_rows(req, params, rows, n, resp);
 	free(rows);
@@ -267,8 +265,7 @@ s_aggregates(struct reportd *r, const struct http_request *req, struct http_resp
 	}
 	res = db_query(r->daemon->db, "query aggregates", PGRES_TUPLES_OK, SQL_AGGREGATES, 4, params);
 	if (res == NULL) {
-		http_respond_error(resp, 503, "database unavailable");
-		resp->extra_headers = "Retry-After: 2\r\n";
+		http_respond_db_down(resp);
 		return;
 	}
 	n = (size_t)PQntuples(res);
@@ -312,8 +309,7 @@ s_areas(struct reportd *r, const struct http_request *req, struct http_response 
 	snprintf(maxlen, sizeof(maxlen), "%d", code_len[(int)level + d > 4 ? 4 : (int)level + d]);
 	res = db_query(r->daemon->db, "query areas", PGRES_TUPLES_OK, SQL_AREAS, 2, params);
 	if (res == NULL) {
-		http_respond_error(resp, 503, "database unavailable");
-		resp->extra_headers = "Retry-After: 2\r\n";
+		http_respond_db_down(resp);
 		return;
 	}
 	rows = json_array();

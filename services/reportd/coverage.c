@@ -89,8 +89,7 @@ s_coverage(struct reportd *r, const struct http_request *req, struct http_respon
 	snprintf(len, sizeof(len), "%d", s_child_len(level));
 	res = db_query(r->daemon->db, "query coverage", PGRES_TUPLES_OK, SQL_COVERAGE, 3, params);
 	if (res == NULL) {
-		http_respond_error(resp, 503, "database unavailable");
-		resp->extra_headers = "Retry-After: 2\r\n";
+		http_respond_db_down(resp);
 		return;
 	}
 	rows = json_array();

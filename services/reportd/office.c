@@ -64,14 +64,6 @@ s_one_of(const char *s, const char *const *names)
 	return false;
 }
 
-/* Answers that the database is away for now. */
-static void
-s_unavailable(struct http_response *resp)
-{
-	http_respond_error(resp, 503, "database unavailable");
-	resp->extra_headers = "Retry-After: 2\r\n";
-}
-
 /* The staff member behind the request's token; false once answered (401, 503). */
 static bool
 s_auth(struct reportd *r, const struct http_request *req, struct http_response *resp,
@@ -90,7 +82,7 @@ s_auth(struct reportd *r, const struct http_request *req, struct http_response *
 	token_hash(h + 7, hash);
 	res = db_query(r->daemon->db, "check token", PGRES_TUPLES_OK, SQL_TOKEN, 1, params);
 	if (res == NULL) {
-		s_unavailable(resp);
+		http_respond_db_down(resp);
 		return false;
 	}
 	if (PQntuples(res) == 0) {
@@ -159,7 +151,7 @@ s_list(struct reportd *r, const struct staff *who, const struct http_request *re
 	snprintf(limit, sizeof(limit), "%ld", n);
 	res = db_query(r->daemon->db, "list alerts", PGRES_TUPLES_OK, SQL_LIST, 3, params);
 	if (res == NULL) {
-		s_unavailable(resp);
+		http_respond_db_down(resp);
 		return;
 	}
 	http_respond_json(resp, 200, json_pack("{s:s, s:o}", "area", area, "alerts", s_alerts_json(res)));
@@ -266,7 +258,7 @@ s_respond_alert(struct reportd *r, const char *id, struct http_response *resp)
 	json_t *list, *alert;
 
 	if (res == NULL) {
-		s_unavailable(resp);
+		http_respond_db_down(resp);
 		return;
 	}
 	list = s_alerts_json(res);
@@ -317,7 +309,7 @@ s_act(struct reportd *r, const struct staff *who, const char *id, const char *ac
 	if (!s_change_body(action, req, resp, &c))
 		return;
 	if (!db_command(r->daemon->db, "begin", "BEGIN", 0, NULL)) {
-		s_unavailable(resp);
+		http_respond_db_down(resp);
 		return;
 	}
 	status = s_check(r, who, id, &c, from, sizeof(from), &why);
@@ -326,7 +318,7 @@ s_act(struct reportd *r, const struct staff *who, const char *id, const char *ac
 	if (status != 0 || !db_command(r->daemon->db, "commit", "COMMIT", 0, NULL)) {
 		db_rollback(r->daemon->db);
 		if (status == 503 || status == 0)
-			s_unavailable(resp);
+			http_respond_db_down(resp);
 		else
 			http_respond_error(resp, status, why);
 		return;

@@ -16,16 +16,16 @@
 
 /* Writes an alert and returns what its message needs of the registry. */
 static const char SQL_ALERT[] =
-	"INSERT INTO alerts (kind, screening_id, person_id, household_id, grid_code, level, "
-	"  previous_level, rule_ids, reasons, action) "
-	"VALUES ($1, nullif($2::bigint, 0), nullif($3::bigint, 0), nullif($4::bigint, 0), $5, $6, $7, "
-	"        ARRAY(SELECT jsonb_array_elements_text($8::jsonb)), "
-	"        ARRAY(SELECT jsonb_array_elements_text($9::jsonb)), $10) "
-	"RETURNING id, extract(epoch FROM raised_at)::bigint, "
-	"  coalesce((SELECT p.name FROM persons p WHERE p.id = alerts.person_id), ''), "
-	"  coalesce((SELECT p.id_number FROM persons p WHERE p.id = alerts.person_id), ''), "
-	"  coalesce((SELECT p.phone FROM persons p WHERE p.id = alerts.person_id), ''), "
-	"  coalesce((SELECT h.code FROM households h WHERE h.id = alerts.household_id), '')";
+	"WITH a AS ("
+	"  INSERT INTO alerts (kind, screening_id, person_id, household_id, grid_code, level, "
+	"    previous_level, rule_ids, reasons, action) "
+	"  VALUES ($1, nullif($2::bigint, 0), nullif($3::bigint, 0), nullif($4::bigint, 0), $5, $6, $7, "
+	"          ARRAY(SELECT jsonb_array_elements_text($8::jsonb)), "
+	"          ARRAY(SELECT jsonb_array_elements_text($9::jsonb)), $10) "
+	"  RETURNING id, raised_at, person_id, household_id) "
+	"SELECT a.id, extract(epoch FROM a.raised_at)::bigint, coalesce(p.name, ''), "
+	"       coalesce(p.id_number, ''), coalesce(p.phone, ''), coalesce(h.code, '') "
+	"FROM a LEFT JOIN persons p ON p.id = a.person_id LEFT JOIN households h ON h.id = a.household_id";
 
 /* What the office is asked to do about an alert that no rule wrote. */
 static const char ACTION_RELEASED[] = "observation over without fever: released";

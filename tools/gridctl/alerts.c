@@ -106,7 +106,7 @@ s_parse_opts(int argc, char **argv, struct alerts_opts *opt)
 		{ NULL, 0, NULL, 0 },
 	};
 
-	return gridctl_options("alerts", argc, argv, longopts, s_set_opt, opt);
+	return gridctl_options("alerts", argc, argv, longopts, s_set_opt, opt, NULL);
 }
 
 /* Starts a column: two spaces, then the text. */

@@ -149,7 +149,7 @@ s_parse_opts(int argc, char **argv, struct feed_opts *opt)
 		{ NULL, 0, NULL, 0 },
 	};
 
-	return gridctl_options("feed", argc, argv, longopts, s_set_opt, opt);
+	return gridctl_options("feed", argc, argv, longopts, s_set_opt, opt, NULL);
 }
 
 /* One snapshot as a line: JSON (with "snapshot":true when it comes from one), or text for a person. */

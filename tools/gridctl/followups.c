@@ -110,7 +110,7 @@ s_parse_opts(int argc, char **argv, struct followups_opts *opt)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	int rc = gridctl_options("followups", argc, argv, longopts, s_set_opt, opt);
+	int rc = gridctl_options("followups", argc, argv, longopts, s_set_opt, opt, NULL);
 
 	if (rc >= 0 || opt->area != NULL)
 		return rc;

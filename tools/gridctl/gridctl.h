@@ -195,11 +195,13 @@ typedef bool (*gridctl_option_fn)(int code, const char *arg, void *opts);
 /*
  * The option loop every subcommand shares: getopt_long over longopts
  * (which must hold {"help", no_argument, NULL, 'h'}), handing each option
- * to set. Returns -1 when the options are all taken and no argument is
- * left, else the exit status after printing help, or the error and usage.
+ * to set. With first_arg NULL no argument may follow the options; else
+ * *first_arg is the index of the first one, for the caller to check.
+ * Returns -1 when the options are all taken, else the exit status after
+ * printing help, or the error and usage.
  */
 int gridctl_options(const char *cmd, int argc, char **argv, const struct option *longopts,
-                    gridctl_option_fn set, void *opts);
+                    gridctl_option_fn set, void *opts, int *first_arg);
 
 /* Prints "gridctl CMD: message" on stderr. */
 void gridctl_err(const char *cmd, const char *fmt, ...)

@@ -877,6 +877,19 @@ s_on_progress(void *arg, const struct sender_stats *st)
 	s_bar_draw(imp, st);
 }
 
+/* Takes one option of import: --report, or the sender's. */
+static bool
+s_set_opt(int code, const char *arg, void *p)
+{
+	struct import_opts *opt = p;
+
+	if (code == 'R') {
+		opt->report = arg;
+		return *arg != '\0';
+	}
+	return sender_getopt(&opt->send, code, arg) == 1;
+}
+
 /* Reads the options; returns -1 to go on, or the exit status. */
 static int
 s_parse_opts(int argc, char **argv, struct import_opts *opt)
@@ -887,35 +900,16 @@ s_parse_opts(int argc, char **argv, struct import_opts *opt)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	int c, idx = 0, taken;
-	bool ok = true;
+	int first, rc = gridctl_options("import", argc, argv, longopts, s_set_opt, opt, &first);
 
-	opterr = 0;
-	optind = 1;
-	while (ok && (c = getopt_long(argc, argv, "h", longopts, &idx)) != -1) {
-		if (c == 'h')
-			return gridctl_usage("import", stdout, GRIDCTL_EXIT_OK);
-		if (c == 'R') {
-			opt->report = optarg;
-			ok = *optarg != '\0';
-			continue;
-		}
-		taken = sender_getopt(&opt->send, c, optarg);
-		if (taken < 0) {
-			gridctl_err("import", "unknown option or missing value: %s",
-			            argv[optind - 1]);
-			return gridctl_usage("import", stderr, GRIDCTL_EXIT_USAGE);
-		}
-		ok = taken == 1;
-	}
-	if (!ok)
-		gridctl_err("import", "bad value for --%s: %s", longopts[idx].name, optarg);
-	else if (argc - optind != 1)
+	if (rc >= 0)
+		return rc;
+	if (argc - first != 1)
 		gridctl_err("import", "expected one FILE.csv");
-	else if (strcmp(argv[optind], "-") == 0)
+	else if (strcmp(argv[first], "-") == 0)
 		gridctl_err("import", "the file is read twice: give its name, not -");
 	else if (sender_opts_check(&opt->send)) {
-		opt->path = argv[optind];
+		opt->path = argv[first];
 		return -1;
 	}
 	return gridctl_usage("import", stderr, GRIDCTL_EXIT_USAGE);

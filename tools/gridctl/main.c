@@ -255,7 +255,7 @@ gridctl_parse_long(const char *s, long min, long max, long *out)
 
 int
 gridctl_options(const char *cmd, int argc, char **argv, const struct option *longopts,
-                gridctl_option_fn set, void *opts)
+                gridctl_option_fn set, void *opts, int *first_arg)
 {
 	int c, idx = 0;
 
@@ -273,7 +273,9 @@ gridctl_options(const char *cmd, int argc, char **argv, const struct option *lon
 			return gridctl_usage(cmd, stderr, GRIDCTL_EXIT_USAGE);
 		}
 	}
-	if (optind < argc) {
+	if (first_arg != NULL)
+		*first_arg = optind;
+	else if (optind < argc) {
 		gridctl_err(cmd, "unexpected argument: %s", argv[optind]);
 		return gridctl_usage(cmd, stderr, GRIDCTL_EXIT_USAGE);
 	}

@@ -22,6 +22,15 @@ struct push_opts {
 	const char *path;
 };
 
+/* Takes one option of push: the sender's. */
+static bool
+s_set_opt(int code, const char *arg, void *p)
+{
+	struct push_opts *opt = p;
+
+	return sender_getopt(&opt->send, code, arg) == 1;
+}
+
 /* Reads the options; returns -1 to go on, or the exit status. */
 static int
 s_parse_opts(int argc, char **argv, struct push_opts *opt)
@@ -31,28 +40,14 @@ s_parse_opts(int argc, char **argv, struct push_opts *opt)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	int c, idx = 0, taken;
-	bool ok = true;
+	int first, rc = gridctl_options("push", argc, argv, longopts, s_set_opt, opt, &first);
 
-	opterr = 0;
-	optind = 1;
-	while (ok && (c = getopt_long(argc, argv, "h", longopts, &idx)) != -1) {
-		if (c == 'h')
-			return gridctl_usage("push", stdout, GRIDCTL_EXIT_OK);
-		taken = sender_getopt(&opt->send, c, optarg);
-		if (taken < 0) {
-			gridctl_err("push", "unknown option or missing value: %s",
-			            argv[optind - 1]);
-			return gridctl_usage("push", stderr, GRIDCTL_EXIT_USAGE);
-		}
-		ok = taken == 1;
-	}
-	if (!ok)
-		gridctl_err("push", "bad value for --%s: %s", longopts[idx].name, optarg);
-	else if (argc - optind != 1)
+	if (rc >= 0)
+		return rc;
+	if (argc - first != 1)
 		gridctl_err("push", "expected one FILE (or - for standard input)");
 	else if (sender_opts_check(&opt->send)) {
-		opt->path = argv[optind];
+		opt->path = argv[first];
 		return -1;
 	}
 	return gridctl_usage("push", stderr, GRIDCTL_EXIT_USAGE);

@@ -183,7 +183,7 @@ s_parse_opts(int argc, char **argv, struct replay_opts *opt)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	int rc = gridctl_options(REPLAY_CMD, argc, argv, longopts, s_set_opt, opt);
+	int rc = gridctl_options(REPLAY_CMD, argc, argv, longopts, s_set_opt, opt, NULL);
 
 	if (rc >= 0)
 		return rc;

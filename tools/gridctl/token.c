@@ -88,7 +88,7 @@ s_parse_opts(int argc, char **argv, struct token_opts *opt)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	int rc = gridctl_options(TOKEN_CMD, argc, argv, longopts, s_set_opt, opt);
+	int rc = gridctl_options(TOKEN_CMD, argc, argv, longopts, s_set_opt, opt, NULL);
 
 	if (rc >= 0)
 		return rc;
