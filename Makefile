@@ -93,6 +93,12 @@ $(BUILD)/tests/webhook_drive $(BUILD)/tests/test_webhook: $(WEBHOOK_OBJ)
 $(BUILD)/tests/webhook_drive $(BUILD)/tests/test_webhook: override LDLIBS := $(LIB_A) $(LDLIBS)
 $(BUILD)/tests/tools/webhook_drive.o $(BUILD)/tests/unit/test_webhook.o: override CFLAGS += -Iservices/reportd
 
+# The day tables of reportd likewise.
+DAYTAB_OBJ = $(BUILD)/services/reportd/daytab.o
+$(BUILD)/tests/test_daytab: $(DAYTAB_OBJ)
+$(BUILD)/tests/test_daytab: override LDLIBS := $(LIB_A) $(LDLIBS)
+$(BUILD)/tests/unit/test_daytab.o: override CFLAGS += -Iservices/reportd
+
 unit: $(UNIT_BINS)
 	@tests/run-unit.sh $(BUILD)
 

@@ -23,7 +23,7 @@ struct area_tree {
 };
 
 /* Code length of each level, indexed by enum area_level. */
-static const size_t area_code_len[AREA_LEVELS] = { 4, 6, 9, 12, 15 };
+static const size_t code_len[AREA_LEVELS] = { 4, 6, 9, 12, 15 };
 
 static const char *const area_level_names[AREA_LEVELS] = {
 	"city", "district", "town", "community", "grid",
@@ -191,6 +191,33 @@ area_tree_count(const struct area_tree *tree)
 	return tree == NULL ? 0 : tree->count;
 }
 
+/* qsort: areas by code. */
+static int
+s_by_code(const void *a, const void *b)
+{
+	return strcmp((*(const struct area *const *)a)->code, (*(const struct area *const *)b)->code);
+}
+
+size_t
+area_tree_list(const struct area_tree *tree, const struct area **out)
+{
+	size_t n = 0;
+
+	if (tree == NULL)
+		return 0;
+	for (size_t i = 0; i < tree->cap; i++)
+		if (tree->slots[i] != NULL)
+			out[n++] = tree->slots[i];
+	qsort(out, n, sizeof(*out), s_by_code);
+	return n;
+}
+
+size_t
+area_code_len(enum area_level level)
+{
+	return level >= AREA_CITY && level <= AREA_GRID ? code_len[level] : 0;
+}
+
 /* Maps 4, 6, 9, 12 and 15 digits to city .. grid. */
 enum area_level
 area_level_of_code(const char *code)
@@ -203,7 +230,7 @@ area_level_of_code(const char *code)
 	if (!s_all_digits(code, len))
 		return AREA_INVALID;
 	for (int l = AREA_CITY; l <= AREA_GRID; l++)
-		if (area_code_len[l] == len)
+		if (code_len[l] == len)
 			return (enum area_level)l;
 	return AREA_INVALID;
 }
@@ -240,8 +267,8 @@ area_ancestors(const char *code, char out[AREA_LEVELS][AREA_CODE_MAX])
 		return 0;
 	n = (size_t)level + 1;
 	for (size_t i = 0; i < n; i++) {
-		memcpy(out[i], code, area_code_len[i]);
-		out[i][area_code_len[i]] = '\0';
+		memcpy(out[i], code, code_len[i]);
+		out[i][code_len[i]] = '\0';
 	}
 	return n;
 }

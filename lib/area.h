@@ -38,6 +38,14 @@ int area_tree_add(struct area_tree *tree, const char *code, enum area_level leve
 const struct area *area_find(const struct area_tree *tree, const char *code);
 size_t area_tree_count(const struct area_tree *tree);
 
+/*
+ * Fills out[] (room for area_tree_count entries) with every area, by code;
+ * returns how many. The pointers live as long as the tree.
+ */
+size_t area_tree_list(const struct area_tree *tree, const struct area **out);
+/* The code length of an area of the level (4, 6, 9, 12, 15). */
+size_t area_code_len(enum area_level level);
+
 /* The level implied by a code's length, or AREA_INVALID. */
 enum area_level area_level_of_code(const char *code);
 enum area_level area_level_parse(const char *name);

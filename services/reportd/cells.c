@@ -1,6 +1,5 @@
 /*
- * The map of (day, area) cells behind a batch's sums and the set of totals
- * changed since the last snapshot. Open addressing with linear probing; it
+ * The map of (day, area) cells behind a transaction's changes. Open addressing with linear probing; it
  * holds at most a few thousand cells, so it is cleared rather than shrunk.
  */
 #include <stdlib.h>
@@ -83,20 +82,30 @@ cell_map_add(struct cell_map *m, const struct cell *delta)
 
 	if (c == NULL)
 		return false;
-	c->screened += delta->screened;
-	c->fevers += delta->fevers;
-	c->key_persons += delta->key_persons;
-	c->high_risk += delta->high_risk;
+	for (int k = 0; k < MEASURES; k++)
+		c->v[k] += delta->v[k];
 	return true;
 }
 
-void
-cell_map_put(struct cell_map *m, const struct cell *value)
+bool
+cell_map_count(struct cell_map *m, const struct area_tree *areas, int32_t day, const char *grid,
+               enum measure measure, int64_t n)
 {
-	struct cell *c = s_get(m, value->day, value->code);
+	char codes[AREA_LEVELS][AREA_CODE_MAX];
+	size_t levels = area_ancestors(grid, codes);
 
-	if (c != NULL)
-		*c = *value;
+	for (size_t k = 0; k < levels; k++) {
+		struct cell *c;
+
+		/* an area missing from the tree would break the foreign key: skip it */
+		if (area_find(areas, codes[k]) == NULL)
+			continue;
+		c = s_get(m, day, codes[k]);
+		if (c == NULL)
+			return false;
+		c->v[measure] += n;
+	}
+	return true;
 }
 
 void

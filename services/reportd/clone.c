@@ -4,11 +4,12 @@
  * feed first, then asks this ROUTER for a snapshot of its area, and then
  * applies only the feed updates whose seq is above the snapshot's.
  *
- * The current local day is answered from `current`: every cell of the day
- * as last published, seeded from daily_aggregates when reportd or the day
- * starts. Any other day is read from daily_aggregates. All of it runs on
- * the loop, between ticks, so no update can slip between the cells of a
- * reply and its seq.
+ * The current local day is answered from `fed`: every area of the day as
+ * the feed last published it (a day read whole when reportd or the day
+ * starts; areas not yet published stand at zero). Any other day is
+ * answered from its published day table. All of it runs on the loop,
+ * between ticks, so no update can slip between the cells of a reply and
+ * its seq.
  *
  * A reply is one multipart message: the request's envelope, then frames of
  * at most CLONE_CHUNK_CELLS snapshots each (about 100 kB), so that no frame
@@ -32,21 +33,21 @@
 #define STATUS_UNKNOWN_AREA GRIDWALL__V1__SNAPSHOT_REPLY__STATUS__UNKNOWN_AREA
 #define STATUS_TOO_LARGE    GRIDWALL__V1__SNAPSHOT_REPLY__STATUS__TOO_LARGE
 
-/* A day's cells under a prefix; $3 NULL reads them all. The prefix is digits only. */
-static const char SQL_CELLS[] =
-	"SELECT day - date '1970-01-01', area_code, screened, fevers, key_persons, high_risk "
-	"FROM daily_aggregates WHERE day = date '1970-01-01' + $1::int AND area_code LIKE $2 || '%' "
-	"LIMIT $3::int";
-
 /* What a request asks for, once checked. */
 struct ask {
 	char prefix[AREA_CODE_MAX];
 	int32_t day;
 };
 
+/* One area of a reply. */
+struct answer_cell {
+	const struct area *area;
+	struct figures f;
+};
+
 /* The cells of one reply, copied out, and the seq they stand at. */
 struct answer {
-	struct cell *cells;
+	struct answer_cell *cells;
 	size_t n, cap;
 	int32_t day;
 	uint64_t seq;
@@ -121,109 +122,55 @@ s_parse(struct reportd *r, struct bus_msg *msg, int envelope, struct ask *ask, c
 	return status;
 }
 
-/* Adds a copy of c to the answer; false when memory is short. */
-static bool
-s_answer_add(struct answer *a, const struct cell *c)
-{
-	if (!grow((void **)&a->cells, &a->cap, a->n + 1, sizeof(*a->cells), 256))
-		return false;
-	a->cells[a->n++] = *c;
-	return true;
-}
-
-/* The cells of the asked day under the prefix, from `current`. */
+/*
+ * The areas of a day table under the prefix, each with figures: today's as
+ * the feed last carried them (so that they stand at a->seq), another day's
+ * as published from the table. The table may be ahead of the feed
+ * (committed, not yet published), never behind: still a snapshot at a->seq.
+ */
 static int
-s_from_current(struct reportd *r, const struct ask *ask, struct answer *a, char *why, size_t len)
+s_collect(const struct day_table *t, const struct figures *figures, bool fed,
+          const struct ask *ask, struct answer *a, char *why, size_t len)
 {
 	size_t plen = strlen(ask->prefix);
 
-	for (size_t i = 0; i < r->current.cap; i++) {
-		const struct cell *c = &r->current.cells[i];
-
-		if (!r->current.used[i] || c->day != ask->day || strncmp(c->code, ask->prefix, plen) != 0)
+	for (size_t i = 0; i < t->n; i++) {
+		if (strncmp(t->areas[i]->code, ask->prefix, plen) != 0)
 			continue;
 		if (a->n == CLONE_MAX_CELLS) {
 			snprintf(why, len, "more than %d areas under \"%s\": ask for narrower prefixes",
 			         CLONE_MAX_CELLS, ask->prefix);
 			return STATUS_TOO_LARGE;
 		}
-		if (!s_answer_add(a, c)) {
+		if (!grow((void **)&a->cells, &a->cap, a->n + 1, sizeof(*a->cells), 256)) {
 			snprintf(why, len, "out of memory");
 			return STATUS_RETRY_LATER;
 		}
+		a->cells[a->n].area = t->areas[i];
+		a->cells[a->n].f = figures[i];
+		if (!fed)
+			a->cells[a->n].f.seq = a->seq;
+		a->n++;
 	}
 	return STATUS_OK;
 }
 
-/* A cell from row i of a SQL_CELLS result, standing at seq. */
-static struct cell
-s_row_cell(PGresult *res, int i, uint64_t seq)
-{
-	struct cell c = { 0 };
-
-	c.day = (int32_t)strtol(PQgetvalue(res, i, 0), NULL, 10);
-	snprintf(c.code, sizeof(c.code), "%s", PQgetvalue(res, i, 1));
-	c.screened = strtoll(PQgetvalue(res, i, 2), NULL, 10);
-	c.fevers = strtoll(PQgetvalue(res, i, 3), NULL, 10);
-	c.key_persons = strtoll(PQgetvalue(res, i, 4), NULL, 10);
-	c.high_risk = strtoll(PQgetvalue(res, i, 5), NULL, 10);
-	c.seq = seq;
-	return c;
-}
-
-/* Reads a day's cells under prefix, at most limit (0: all); NULL (logged) when the database cannot. */
-static PGresult *
-s_query_cells(struct reportd *r, int32_t day, const char *prefix, long limit)
-{
-	char d[16], l[24];
-	const char *params[3] = { d, prefix, limit > 0 ? l : NULL };
-
-	if (db_conn(r->daemon->db) == NULL)
-		return NULL;
-	snprintf(d, sizeof(d), "%d", day);
-	snprintf(l, sizeof(l), "%ld", limit);
-	return db_query(r->daemon->db, "read aggregates for a snapshot", PGRES_TUPLES_OK, SQL_CELLS,
-	                3, params);
-}
-
-/*
- * The cells of the asked day under the prefix, from daily_aggregates: a day
- * other than the current one, or the current one before it was loaded. The
- * table may be ahead of the feed (committed, not yet published), never
- * behind, and totals only grow: still a snapshot at a.seq.
- */
+/* The cells of the asked day under the prefix. */
 static int
-s_from_table(struct reportd *r, const struct ask *ask, struct answer *a, char *why, size_t len)
+s_answer(struct reportd *r, const struct ask *ask, struct answer *a, char *why, size_t len)
 {
-	PGresult *res = s_query_cells(r, ask->day, ask->prefix, CLONE_MAX_CELLS + 1L);
-	int status = STATUS_OK;
+	const struct day_table *t;
 
-	if (res == NULL) {
+	if (ask->day == r->current_day && r->current_loaded)
+		return s_collect(r->today, r->fed, true, ask, a, why, len);
+	t = aggregate_day(r, ask->day);
+	if (t == NULL && ask->day > r->current_day)
+		return STATUS_OK;       /* a day to come: nothing yet */
+	if (t == NULL) {
 		snprintf(why, len, "database unavailable");
 		return STATUS_RETRY_LATER;
 	}
-	if (PQntuples(res) > CLONE_MAX_CELLS) {
-		snprintf(why, len, "more than %d areas under \"%s\": ask for narrower prefixes",
-		         CLONE_MAX_CELLS, ask->prefix);
-		status = STATUS_TOO_LARGE;
-	}
-	for (int i = 0; status == STATUS_OK && i < PQntuples(res); i++) {
-		struct cell c = s_row_cell(res, i, a->seq);
-
-		if (!s_answer_add(a, &c)) {
-			snprintf(why, len, "out of memory");
-			status = STATUS_RETRY_LATER;
-		}
-	}
-	PQclear(res);
-	return status;
-}
-
-/* qsort: cells by code. */
-static int
-s_by_code(const void *x, const void *y)
-{
-	return strcmp(((const struct cell *)x)->code, ((const struct cell *)y)->code);
+	return s_collect(t, t->pub, false, ask, a, why, len);
 }
 
 /* Queues one frame of a reply; false when ZeroMQ would not take it. */
@@ -237,29 +184,14 @@ s_send_frame(struct reportd *r, const void *data, size_t len, bool more)
 
 /* Fills snaps[] from the cells [from, from + n) of the answer, whose day is day. */
 static void
-s_fill_chunk(struct reportd *r, struct answer *a, size_t from, size_t n, char *day,
+s_fill_chunk(struct answer *a, size_t from, size_t n, char *day,
              Gridwall__V1__AggregateSnapshot *snaps, Gridwall__V1__AggregateSnapshot **ptrs)
 {
 	int64_t now = time(NULL);
 
 	for (size_t i = 0; i < n; i++) {
-		struct cell *c = &a->cells[from + i];
-		const struct area *area = r->areas ? area_find(r->areas, c->code) : NULL;
-		Gridwall__V1__AggregateSnapshot *s = &snaps[i];
-
-		gridwall__v1__aggregate_snapshot__init(s);
-		s->area_code = c->code;
-		s->day = day;
-		s->area_name = area != NULL ? area->name : NULL;
-		s->has_seq = s->has_screened = s->has_fevers = true;
-		s->has_key_persons = s->has_high_risk = s->has_generated_at = true;
-		s->seq = c->seq;
-		s->screened = c->screened;
-		s->fevers = c->fevers;
-		s->key_persons = c->key_persons;
-		s->high_risk = c->high_risk;
-		s->generated_at = now;
-		ptrs[i] = s;
+		report_snapshot(&snaps[i], a->cells[from + i].area, day, &a->cells[from + i].f, now);
+		ptrs[i] = &snaps[i];
 	}
 }
 
@@ -305,7 +237,7 @@ s_reply(struct reportd *r, struct bus_msg *msg, int envelope, int status, const 
 		size_t len = 0;
 		uint8_t *buf;
 
-		s_fill_chunk(r, a, from, n, day, snaps, ptrs);
+		s_fill_chunk(a, from, n, day, snaps, ptrs);
 		reply.snapshots = ptrs;
 		reply.n_snapshots = n;
 		buf = codec_pack(&reply.base, &len);
@@ -335,10 +267,7 @@ s_on_request(void *arg, struct bus_socket *sock, struct bus_msg *msg)
 	status = s_parse(r, msg, envelope, &ask, why, sizeof(why));
 	if (status == STATUS_OK) {
 		a.day = ask.day;
-		if (ask.day == r->current_day && r->current_loaded)
-			status = s_from_current(r, &ask, &a, why, sizeof(why));
-		else
-			status = s_from_table(r, &ask, &a, why, sizeof(why));
+		status = s_answer(r, &ask, &a, why, sizeof(why));
 	}
 	if (status != STATUS_OK) {
 		r->snapshot_refused++;
@@ -346,8 +275,6 @@ s_on_request(void *arg, struct bus_socket *sock, struct bus_msg *msg)
 		log_warn("snapshot request refused: %s", why);
 		s_reply(r, msg, envelope, status, why, &a);
 	} else {
-		if (a.n > 1)         /* an empty answer has no array at all */
-			qsort(a.cells, a.n, sizeof(*a.cells), s_by_code);
 		log_debug("snapshot of \"%s\": %zu areas at seq %llu", ask.prefix, a.n,
 		          (unsigned long long)a.seq);
 		s_reply(r, msg, envelope, STATUS_OK, NULL, &a);
@@ -355,29 +282,27 @@ s_on_request(void *arg, struct bus_socket *sock, struct bus_msg *msg)
 	free(a.cells);
 }
 
-/* Reads the whole of day into `current` and `today`; false (logged) when the database cannot. */
+/* Reads the whole of day into `today`; false (logged) when the database cannot. */
 static bool
 s_load(struct reportd *r, int32_t day)
 {
-	PGresult *res = s_query_cells(r, day, "", 0);
+	struct day_table *t;
 
-	if (res == NULL)
+	if (!aggregate_load(r, day, day, &t))
 		return false;
-	cell_map_clear(&r->current);
-	cell_map_clear(&r->today);
-	for (int i = 0; i < PQntuples(res); i++) {
-		struct cell c = s_row_cell(res, i, r->seq);
-
-		cell_map_put(&r->current, &c);
-		cell_map_put(&r->today, &c);
+	free(r->fed);
+	r->fed = calloc(t->n ? t->n : 1, sizeof(*r->fed));
+	if (r->fed == NULL) {
+		daytab_free(&t);
+		log_error("out of memory loading day %d", day);
+		return false;
 	}
-	log_info("snapshots: %d areas of the day loaded at seq %llu", PQntuples(res),
-	         (unsigned long long)r->seq);
-	PQclear(res);
+	daytab_free(&r->today);
+	r->today = t;
+	log_info("aggregates: %zu areas of the day loaded at seq %llu", t->n, (unsigned long long)r->seq);
 	return true;
 }
 
-/* A new local day empties `current`; a day not yet read whole is read when the database is up. */
 void
 clone_refresh(struct reportd *r)
 {
@@ -386,21 +311,22 @@ clone_refresh(struct reportd *r)
 
 	if (r->current_day != today) {
 		/* a new day (or the first): nothing of it is known until it is read */
-		cell_map_clear(&r->current);
-		cell_map_clear(&r->today);
 		r->current_day = today;
 		r->current_loaded = false;
 	}
-	if (!r->current_loaded && db_conn(r->daemon->db) != NULL)
+	if (!r->current_loaded && db_conn(r->daemon->db) != NULL) {
 		r->current_loaded = s_load(r, today);
+		/* at once: a snapshot must not find the day loaded and not yet published */
+		feed_publish(r, false);
+	}
 }
 
-/* `current` holds the current day only; other days' updates are answered from the table. */
 void
-clone_published(struct reportd *r, const struct cell *c)
+clone_forget(struct reportd *r)
 {
-	if (c->day == r->current_day)
-		cell_map_put(&r->current, c);
+	r->current_loaded = false;
+	for (int i = 0; i < DAYTAB_CACHE; i++)
+		daytab_free(&r->history[i]);
 }
 
 /* Binds the snapshot ROUTER and starts answering requests. */
@@ -427,6 +353,8 @@ void
 clone_stop(struct reportd *r)
 {
 	bus_socket_close(&r->snapshot);
-	cell_map_free(&r->current);
-	cell_map_free(&r->today);
+	clone_forget(r);
+	daytab_free(&r->today);
+	free(r->fed);
+	r->fed = NULL;
 }

@@ -1,8 +1,9 @@
 /*
  * gridwall-reportd: aggregates for city bodies. It counts every assessed
- * screening into per-area, per-day figures (catching up from the tables
- * when an event is missing), publishes them on the feed, answers late
- * subscribers' snapshot requests, and serves them over HTTP.
+ * screening, alert and registration into per-area, per-day figures
+ * (catching up from the tables when an event is missing), publishes them
+ * on the feed, answers late subscribers' snapshot requests, serves them
+ * over HTTP, and serves the command office.
  */
 #include <stddef.h>
 #include <stdlib.h>
@@ -35,6 +36,10 @@ static const struct config_key reportd_keys[] = {
 	  "a file of lines \"AREA URL\": alerts of that area are POSTed there (docs/webhooks.md); empty: none" },
 	{ "dashboard_dir", CONFIG_STRING, "/usr/share/gridwall/dashboard", 0, 0, true,
 	  OWN(dashboard_dir), "folder of the web dashboard served at / (docs/dashboard.md); empty: none" },
+	{ "suppress_below", CONFIG_INT, "5", 0, 1000, true, OWN(suppress_below),
+	  "k: public figures from 1 to k-1 are withheld, with their complements (docs/privacy.md)" },
+	{ "coverage_days", CONFIG_INT, "3", 1, 365, false, OWN(coverage_days),
+	  "a household screened within this many days counts as reached (docs/aggregates.md)" },
 	{ "snapshot_endpoint", CONFIG_STRING, DEFAULT_SNAPSHOT_ENDPOINT, 0, 0, false,
 	  OWN(snapshot_endpoint),
 	  "ZeroMQ ROUTER where feed subscribers ask for their area's current totals (Clone pattern)" },
@@ -58,12 +63,13 @@ s_on_assessed(void *arg, struct bus_socket *sock, struct bus_msg *msg)
 		log_warn("undecodable assessed event of %zu bytes dropped", bus_frame_size(msg, 0));
 		return;
 	}
-	if (ev->record != NULL && ev->record->grid_code != NULL && ev->has_level) {
+	if (ev->record != NULL && ev->record->grid_code != NULL && ev->has_level && ev->has_person_id) {
 		c.id = ev->server_id;
+		c.person_id = ev->person_id;
+		c.household_id = ev->has_household_id ? ev->household_id : 0;
 		c.day = report_day(ev->record->screened_at, cfg->day_utc_offset_min);
 		snprintf(c.grid, sizeof(c.grid), "%s", ev->record->grid_code);
 		c.fever = ev->record->has_temperature_tenths && ev->record->temperature_tenths >= 373;
-		c.level = (int)ev->level;
 		consumer_offer(&r->consumer, &c);
 	}
 	gridwall__v1__record_event__free_unpacked(ev, NULL);
@@ -79,28 +85,83 @@ s_apply_limits(struct reportd *r)
 	consumer_set_limits(&r->consumer, &limits);
 }
 
-static const char SQL_WATERMARK[] =
-	"SELECT last_id FROM consumer_offsets WHERE consumer = 'reportd'";
+static const char SQL_WATERMARKS[] =
+	"SELECT consumer, last_id FROM consumer_offsets "
+	"WHERE consumer IN ('reportd', 'reportd.alerts', 'reportd.households')";
 
-/* The database is (back): reload the areas and the watermark, catch up. */
+/* Records how reportd counts, for a rebuild; warns when it changed. */
+static const char SQL_SETTINGS[] =
+	"WITH old AS (SELECT day_utc_offset_min, coverage_days FROM report_settings) "
+	"UPDATE report_settings SET day_utc_offset_min = $1::int, coverage_days = $2::int "
+	"FROM old RETURNING old.day_utc_offset_min, old.coverage_days";
+
+/* Writes the settings the figures are counted with; false (logged) on failure. */
+static bool
+s_record_settings(struct reportd *r)
+{
+	const struct reportd_config *cfg = r->daemon->config;
+	char off[24], days[24];
+	const char *params[2] = { off, days };
+	PGresult *res;
+
+	snprintf(off, sizeof(off), "%ld", cfg->day_utc_offset_min);
+	snprintf(days, sizeof(days), "%ld", cfg->coverage_days);
+	res = db_query(r->daemon->db, "record settings", PGRES_TUPLES_OK, SQL_SETTINGS, 2, params);
+	if (res == NULL)
+		return false;
+	if (PQntuples(res) > 0 && (strtol(PQgetvalue(res, 0, 0), NULL, 10) != cfg->day_utc_offset_min ||
+	                           strtol(PQgetvalue(res, 0, 1), NULL, 10) != cfg->coverage_days))
+		log_warn("day_utc_offset_min or coverage_days changed (was %s, %s): figures already "
+		         "counted keep the old ones until `gridctl report rebuild` (docs/aggregates.md)",
+		         PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1));
+	PQclear(res);
+	return true;
+}
+
+/* Reads the three watermarks; false (logged) on failure. */
+static bool
+s_read_watermarks(struct reportd *r, int64_t *screenings)
+{
+	PGresult *res = db_query(r->daemon->db, "read watermarks", PGRES_TUPLES_OK, SQL_WATERMARKS, 0,
+	                         NULL);
+
+	if (res == NULL)
+		return false;
+	*screenings = r->alerts_watermark = r->households_watermark = 0;
+	for (int i = 0; i < PQntuples(res); i++) {
+		const char *name = PQgetvalue(res, i, 0);
+		int64_t v = strtoll(PQgetvalue(res, i, 1), NULL, 10);
+
+		if (strcmp(name, "reportd") == 0)
+			*screenings = v;
+		else if (strcmp(name, "reportd.alerts") == 0)
+			r->alerts_watermark = v;
+		else
+			r->households_watermark = v;
+	}
+	PQclear(res);
+	return true;
+}
+
+/* The database is (back): reload the areas and the watermarks, catch up. */
 static void
 s_db_up(struct daemon *d)
 {
 	struct reportd *r = d->ctx;
 	struct area_tree *areas = registry_load_areas(d->db);
-	PGresult *res;
+	int64_t screenings;
 
 	if (areas == NULL)
 		return;
 	area_tree_destroy(&r->areas);
 	r->areas = areas;
-	clone_refresh(r);
-	res = db_query(d->db, "read watermark", PGRES_TUPLES_OK, SQL_WATERMARK, 0, NULL);
-	if (res == NULL)
+	clone_forget(r);
+	if (!s_record_settings(r) || !s_read_watermarks(r, &screenings))
 		return;
-	consumer_start(&r->consumer, PQntuples(res) ? strtoll(PQgetvalue(res, 0, 0), NULL, 10) : 0);
-	PQclear(res);
-	log_info("watermark %lld", (long long)r->consumer.watermark);
+	clone_refresh(r);
+	consumer_start(&r->consumer, screenings);
+	log_info("watermarks: screenings %lld, alerts %lld, households %lld", (long long)screenings,
+	         (long long)r->alerts_watermark, (long long)r->households_watermark);
 }
 
 /* Opens the sockets (assessed events in, feed and snapshots out) and the HTTP API. */
@@ -120,6 +181,7 @@ s_start(struct daemon *d)
 	r->feed = bus_socket_new(d->bus, ZMQ_PUB, "feed", 0);
 	if (r->assessed == NULL || r->feed == NULL)
 		return -1;
+	bus_set_int(r->feed, ZMQ_SNDHWM, FEED_SNDHWM);
 	if (bus_connect(r->assessed, cfg->shared.assessed_endpoint) != 0 ||
 	    bus_bind(r->feed, cfg->shared.feed_endpoint) != 0 || clone_start(r) != 0)
 		return -1;
@@ -151,6 +213,9 @@ s_reload(struct daemon *d, const void *old)
 
 	(void)old;
 	s_apply_limits(r);
+	/* today is read again: a rebuild may have changed it, suppress_below may have */
+	clone_forget(r);
+	clone_refresh(r);
 	if (r->hub.hooks != NULL &&
 	    !webhooks_reload(r->hub.hooks, *cfg->webhooks ? cfg->webhooks : NULL, err, sizeof(err)))
 		log_error("webhooks not reloaded, the old ones stay: %s", err);
@@ -191,7 +256,6 @@ s_stop(struct daemon *d)
 	clone_stop(r);
 	area_tree_destroy(&r->areas);
 	cell_map_free(&r->deltas);
-	cell_map_free(&r->changed);
 	free(r->batch);
 }
 

@@ -39,7 +39,9 @@ static const char SQL_LIST[] =
 
 static const char SQL_ONE[] = ALERT_ROW_SELECT " WHERE a.id = $1::bigint";
 
-static const char SQL_LOCK[] = "SELECT state, grid_code FROM alerts WHERE id = $1::bigint FOR UPDATE";
+static const char SQL_LOCK[] =
+	"SELECT state, grid_code, kind = 'risk' AND level = 'high' FROM alerts WHERE id = $1::bigint "
+	"FOR UPDATE";
 
 static const char SQL_CHANGE[] =
 	"UPDATE alerts SET state = $2, assigned_team = coalesce($3, assigned_team), "
@@ -47,7 +49,8 @@ static const char SQL_CHANGE[] =
 
 static const char SQL_AUDIT[] =
 	"INSERT INTO alert_audit (alert_id, action, from_state, to_state, team, outcome, token_id, actor) "
-	"VALUES ($1::bigint, $2, $3, $4, $5, $6, $7::bigint, $8)";
+	"VALUES ($1::bigint, $2, $3, $4, $5, $6, $7::bigint, $8) "
+	"RETURNING floor((extract(epoch FROM at) + $9::bigint * 60) / 86400)::int";
 
 static const char *const outcomes[] = {
 	"home_observation", "observation_centre", "fever_clinic", "cleared", NULL,
@@ -207,25 +210,50 @@ s_allowed(const char *from, const struct change *c)
 	return strcmp(c->action, "ack") != 0 || strcmp(from, "open") == 0;
 }
 
-/* Applies a change to a locked alert and writes its audit row; false on a database failure. */
+/* What the lock found of an alert. */
+struct locked {
+	char from[16];                   /* its state */
+	char grid[AREA_CODE_MAX];
+	bool high_risk;                  /* a high-risk alert: open ones are counted (docs/aggregates.md) */
+};
+
+/*
+ * Applies a change to a locked alert and writes its audit row; resolving a
+ * high-risk alert takes it off the day's count of those open, in the same
+ * transaction. False on a database failure.
+ */
 static bool
-s_apply(struct reportd *r, const struct staff *who, const char *id, const char *from,
+s_apply(struct reportd *r, const struct staff *who, const char *id, const struct locked *l,
         const struct change *c)
 {
-	char token[24];
+	const struct reportd_config *cfg = r->daemon->config;
+	char token[24], offset[24];
 	const char *team = c->team[0] ? c->team : NULL, *outcome = c->outcome[0] ? c->outcome : NULL;
 	const char *change[4] = { id, c->to, team, outcome };
-	const char *audit[8] = { id, c->action, from, c->to, team, outcome, token, who->name };
+	const char *audit[9] = { id, c->action, l->from, c->to, team, outcome, token, who->name, offset };
+	PGresult *res;
+	int32_t day;
 
 	snprintf(token, sizeof(token), "%lld", (long long)who->token_id);
-	return db_command(r->daemon->db, "change alert", SQL_CHANGE, 4, change) &&
-	       db_command(r->daemon->db, "audit alert", SQL_AUDIT, 8, audit);
+	snprintf(offset, sizeof(offset), "%ld", cfg->day_utc_offset_min);
+	if (!db_command(r->daemon->db, "change alert", SQL_CHANGE, 4, change))
+		return false;
+	res = db_query(r->daemon->db, "audit alert", PGRES_TUPLES_OK, SQL_AUDIT, 9, audit);
+	if (res == NULL)
+		return false;
+	day = (int32_t)strtol(PQgetvalue(res, 0, 0), NULL, 10);
+	PQclear(res);
+	cell_map_clear(&r->deltas);
+	if (!l->high_risk || strcmp(c->to, "resolved") != 0)
+		return true;
+	return cell_map_count(&r->deltas, r->areas, day, l->grid, MEASURE_HIGH_OPEN, -1) &&
+	       aggregate_write(r);
 }
 
 /* Locks the alert and checks the change; the HTTP status to answer, 0 to go on. */
 static int
 s_check(struct reportd *r, const struct staff *who, const char *id, const struct change *c,
-        char *from, size_t len, const char **why)
+        struct locked *l, const char **why)
 {
 	const char *params[1] = { id };
 	PGresult *res = db_query(r->daemon->db, "lock alert", PGRES_TUPLES_OK, SQL_LOCK, 1, params);
@@ -243,8 +271,11 @@ s_check(struct reportd *r, const struct staff *who, const char *id, const struct
 		*why = "the alert's state does not allow that (resolved, or acknowledged already)";
 		status = 409;
 	}
-	if (PQntuples(res) > 0)
-		snprintf(from, len, "%s", PQgetvalue(res, 0, 0));
+	if (PQntuples(res) > 0) {
+		snprintf(l->from, sizeof(l->from), "%s", PQgetvalue(res, 0, 0));
+		snprintf(l->grid, sizeof(l->grid), "%s", PQgetvalue(res, 0, 1));
+		l->high_risk = PQgetvalue(res, 0, 2)[0] == 't';
+	}
 	PQclear(res);
 	return status;
 }
@@ -298,7 +329,7 @@ s_act(struct reportd *r, const struct staff *who, const char *id, const char *ac
       const struct http_request *req, struct http_response *resp)
 {
 	struct change c;
-	char from[16] = "";
+	struct locked l = { 0 };
 	const char *why = NULL;
 	int status;
 
@@ -312,11 +343,12 @@ s_act(struct reportd *r, const struct staff *who, const char *id, const char *ac
 		http_respond_db_down(resp);
 		return;
 	}
-	status = s_check(r, who, id, &c, from, sizeof(from), &why);
-	if (status == 0 && !s_apply(r, who, id, from, &c))
+	status = s_check(r, who, id, &c, &l, &why);
+	if (status == 0 && !s_apply(r, who, id, &l, &c))
 		status = 503;
 	if (status != 0 || !db_command(r->daemon->db, "commit", "COMMIT", 0, NULL)) {
 		db_rollback(r->daemon->db);
+		cell_map_clear(&r->deltas);
 		if (status == 503 || status == 0)
 			http_respond_db_down(resp);
 		else
@@ -324,7 +356,8 @@ s_act(struct reportd *r, const struct staff *who, const char *id, const char *ac
 		return;
 	}
 	log_info("alert %s: %s by %s (token %lld): %s -> %s", id, action, who->name,
-	         (long long)who->token_id, from, c.to);
+	         (long long)who->token_id, l.from, c.to);
+	aggregate_committed(r);
 	s_respond_alert(r, id, resp);
 }
 

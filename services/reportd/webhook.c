@@ -515,14 +515,18 @@ s_apply(struct webhooks *w, const struct hooks_file *hf)
 	return true;
 }
 
-/* Reads and applies a hooks file; false with err set, nothing changed. */
+/* Reads and applies a hooks file (NULL: none, no hooks); false with err set, nothing changed. */
 static bool
 s_load(struct webhooks *w, const char *path, char *err, size_t errlen)
 {
 	struct hooks_file hf;
 	bool ok;
 
-	if (!s_read_file(path, &hf, err, errlen))
+	if (path == NULL) {
+		memset(&hf, 0, sizeof(hf));
+		s_settings_default(&hf.set);
+		path = "no hooks file";
+	} else if (!s_read_file(path, &hf, err, errlen))
 		return false;
 	ok = s_apply(w, &hf);
 	if (ok)

@@ -18,10 +18,11 @@
 static const char SQL_ALERT[] =
 	"WITH a AS ("
 	"  INSERT INTO alerts (kind, screening_id, person_id, household_id, grid_code, level, "
-	"    previous_level, rule_ids, reasons, action) "
+	"    previous_level, rule_ids, reasons, action, observe_until) "
 	"  VALUES ($1, nullif($2::bigint, 0), nullif($3::bigint, 0), nullif($4::bigint, 0), $5, $6, $7, "
 	"          ARRAY(SELECT jsonb_array_elements_text($8::jsonb)), "
-	"          ARRAY(SELECT jsonb_array_elements_text($9::jsonb)), $10) "
+	"          ARRAY(SELECT jsonb_array_elements_text($9::jsonb)), $10, "
+	"          to_timestamp(nullif($11::bigint, 0))) "
 	"  RETURNING id, raised_at, person_id, household_id) "
 	"SELECT a.id, extract(epoch FROM a.raised_at)::bigint, coalesce(p.name, ''), "
 	"       coalesce(p.id_number, ''), coalesce(p.phone, ''), coalesce(h.code, '') "
@@ -144,13 +145,14 @@ s_wire(struct raised *ra)
 static bool
 s_write(struct rulesd *r, const struct alert_draft *d)
 {
-	char v[3][24];
+	char v[4][24];
 	char *ids = s_json_strings(d->rule_ids, d->nrules);
 	char *reasons = s_json_strings(d->reasons, d->nrules);
-	const char *params[10] = {
+	const char *params[11] = {
 		kind_names[d->kind], v[0], v[1], v[2], d->grid_code,
 		codec_level_name((Gridwall__V1__RiskLevel)d->level),
 		codec_level_name((Gridwall__V1__RiskLevel)d->previous_level), ids, reasons, d->action,
+		v[3],
 	};
 	struct raised *ra = NULL;
 	PGresult *res = NULL;
@@ -159,9 +161,10 @@ s_write(struct rulesd *r, const struct alert_draft *d)
 	snprintf(v[0], sizeof(v[0]), "%lld", (long long)d->screening_id);
 	snprintf(v[1], sizeof(v[1]), "%lld", (long long)d->person_id);
 	snprintf(v[2], sizeof(v[2]), "%lld", (long long)d->household_id);
+	snprintf(v[3], sizeof(v[3]), "%lld", d->person != NULL ? (long long)d->person->observe_until : 0LL);
 	if (ids == NULL || reasons == NULL)
 		goto out;
-	res = db_query(r->daemon->db, "insert alert", PGRES_TUPLES_OK, SQL_ALERT, 10, params);
+	res = db_query(r->daemon->db, "insert alert", PGRES_TUPLES_OK, SQL_ALERT, 11, params);
 	if (res == NULL || (ra = s_new_raised(r)) == NULL)
 		goto out;
 	s_message(r, ra, d, res);

@@ -65,6 +65,8 @@ s_forward(struct rulesd *r, const struct screening *s, Gridwall__V1__RiskLevel l
 	ev.record = &rec;
 	ev.has_person_id = true;
 	ev.person_id = s->person_id;
+	ev.has_household_id = s->household_id > 0;
+	ev.household_id = s->household_id;
 	ev.has_level = true;
 	ev.level = level;
 	buf = codec_pack(&ev.base, &len);

@@ -1,18 +1,24 @@
 // The dashboard in a real headless Chromium (driven by playwright-core):
 // signing in with a staff token, the alert list and its live updates, the
-// actions, the coverage table's drill-down, the trend charts. Prints TAP-like
-// lines ("ok - ..." / "not ok - ...") that tests/integration/dashboard.sh counts.
+// actions, the coverage table's drill-down, the trend charts (checked day by
+// day against GET /v1/aggregates), and withheld figures shown as withheld.
+// Prints TAP-like lines ("ok - ..." / "not ok - ...") that
+// tests/integration/dashboard.sh counts.
 //
-//   node dashboard.test.mjs URL TOKEN PUSH_COMMAND [ARGS...]
+//   node dashboard.test.mjs URL TOKEN PUSH_SCRIPT WITHHOLD_SCRIPT
 //
-// PUSH_COMMAND is run once the page's live stream is open; it must push a
-// screening that raises a Nanhai alert for 陈志强 (the suite's gridctl push).
+// Both scripts are run with sh. PUSH_SCRIPT is run once the page's live
+// stream is open; it must push a screening that raises a Nanhai alert for
+// 陈志强 (a fever: the suite's gridctl push). WITHHOLD_SCRIPT is run near the
+// end; it must make reportd withhold small counts (suppress_below = 5) and
+// return once reportd does. Until then reportd must publish every count
+// (suppress_below = 1).
 import { spawn } from 'node:child_process';
 import { chromium } from 'playwright-core';
 
-const [url, token, ...push] = process.argv.slice(2);
-if (!url || !token || push.length === 0) {
-  console.error('usage: node dashboard.test.mjs URL TOKEN PUSH_COMMAND [ARGS...]');
+const [url, token, pushScript, withholdScript] = process.argv.slice(2);
+if (!url || !token || !pushScript || !withholdScript) {
+  console.error('usage: node dashboard.test.mjs URL TOKEN PUSH_SCRIPT WITHHOLD_SCRIPT');
   process.exit(2);
 }
 
@@ -34,12 +40,51 @@ async function step(name, fn) {
     return ok(false, name, e.message.split('\n')[0]);
   }
 }
-function run(argv) {
+function run(script) {
   return new Promise((resolve) => {
-    const child = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'ignore', 'inherit'] });
+    const child = spawn('sh', [script], { stdio: ['ignore', 'ignore', 'inherit'] });
     child.on('exit', (code) => resolve(code));
     child.on('error', () => resolve(-1));
   });
+}
+// GET a public figure route of reportd, as JSON.
+async function figures(path) {
+  const res = await fetch(url + path);
+  if (!res.ok) throw new Error(`GET ${path}: HTTP ${res.status}`);
+  return res.json();
+}
+// Polls fn (async, true when done) up to ms; false if it never was.
+async function until(fn, ms = 5000) {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (await fn()) return true;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return false;
+}
+// The 14 days of reportd's calendar ending at its today (to), as the charts show them.
+function lastDays(to) {
+  const days = [];
+  for (let i = 13; i >= 0; i--) days.push(new Date(Date.parse(`${to}T00:00:00Z`) - i * 86400000).toISOString().slice(0, 10));
+  return days;
+}
+// What the charts show: per chart (class name), the title of each bar ("DAY: value" or "DAY: withheld").
+function chartBars(page) {
+  return page.locator('#charts .chart').evaluateAll((cs) => Object.fromEntries(cs.map((c) =>
+    [c.classList[1], [...c.querySelectorAll('rect.bar')].map((b) => b.querySelector('title').textContent)])));
+}
+const SERIES = ['screenings', 'fevers', 'key_persons', 'new_alerts'];
+// What the charts of an area should show: the bar titles, from GET /v1/aggregates for its days
+// (reportd answers every area on every day: a day it leaves out is a failure, not a 0).
+async function expectedBars(code) {
+  const today = (await figures(`/v1/aggregates?area=${code}`)).to;
+  const days = lastDays(today);
+  const agg = await figures(`/v1/aggregates?area=${code}&from=${days[0]}&to=${today}`);
+  const byDay = new Map(agg.rows.map((r) => [r.day, r]));
+  return Object.fromEntries(SERIES.map((k) => [k, days.map((d) => {
+    const v = byDay.has(d) ? byDay.get(d)[k] : 'missing from the answer';
+    return `${d}: ${v === null ? 'withheld' : v}`;
+  })]));
 }
 
 const browser = await chromium.launch({
@@ -88,7 +133,7 @@ try {
 
   const chen = page.locator('li.alert', { hasText: '陈志强' });
   const started = Date.now();
-  const pushed = run(push);
+  const pushed = run(pushScript);
   await step('a pushed screening\'s alert appears within 2 seconds', async () => {
     await chen.waitFor({ timeout: 2000 });
     console.log(`# appeared after ${Date.now() - started} ms`);
@@ -114,6 +159,12 @@ try {
     return await huang.locator('button.resolve').isDisabled();
   });
 
+  await step('reportd has counted the pushed screening and its alert (2 screenings, 2 alerts in 南海区 today)', async () =>
+    until(async () => {
+      const r = (await figures('/v1/aggregates?area=440605')).rows[0];
+      return r.screenings === 2 && r.new_alerts === 2;
+    }));
+
   const rows = page.locator('#coverage-table tbody tr');
   await step('the coverage table starts at the token\'s area (南海区)', async () => {
     await page.locator('#coverage-path', { hasText: '南海区' }).waitFor();
@@ -123,6 +174,8 @@ try {
   });
   await step('a coverage band colours each row', async () =>
     (await page.locator('#coverage-table tbody .band').count()) === 1);
+  await step('the coverage window is reportd\'s (3 days)', async () =>
+    (await page.locator('#coverage-days').innerText()) === '3');
 
   await step('a click drills down one level (桂城街道 -> 翠颐社区)', async () => {
     await rows.filter({ hasText: '桂城街道' }).click();
@@ -131,13 +184,52 @@ try {
     return (await rows.count()) === 1 && text.includes('community') &&
       (await page.locator('#coverage-path').innerText()).includes('桂城街道');
   });
-  await step('the household screened today counts: 1 of 1, 100%', async () =>
-    /1\s+1\s+100%/.test(await rows.first().innerText()));
+  await step('the registered household screened today is reached: 1 registered, 0 not reached, 100%', async () => {
+    const text = await rows.first().innerText();
+    return /\b1\s+0\s+100%/.test(text) ? true : (console.log(`#   row: ${text}`), false);
+  });
 
   await step('four trend charts drawn as inline SVG, 14 bars each', async () => {
     await page.locator('#charts .chart svg').nth(3).waitFor();
     const bars = await page.locator('#charts .chart').evaluateAll((cs) => cs.map((c) => c.querySelectorAll('rect.bar').length));
     return bars.length === 4 && bars.every((n) => n === 14);
+  });
+  await step('the charts follow the drill-down (桂城街道) and show, day by day, what GET /v1/aggregates serves', async () => {
+    await page.locator('#trend-area', { hasText: '桂城街道' }).waitFor();
+    const want = await expectedBars('440605001');
+    const got = await chartBars(page);
+    return JSON.stringify(got) === JSON.stringify(want) ? true :
+      (console.log(`#   charts: ${JSON.stringify(got)}\n#   served: ${JSON.stringify(want)}`), false);
+  });
+  await step('today\'s bars: 2 screenings, 2 fevers, 0 key persons, 2 new alerts; the headings say so', async () => {
+    const got = await chartBars(page);
+    const today = got.screenings[13].slice(0, 10);
+    const heads = await page.locator('#charts .chart h3').allInnerTexts();
+    return SERIES.map((k) => got[k][13]).join(',') === [2, 2, 0, 2].map((v) => `${today}: ${v}`).join(',') &&
+      heads[0].endsWith(': 2 in 14 days') && heads[2].endsWith(': 0 today');
+  });
+
+  // From here on reportd withholds counts from 1 to 4 (and their complements).
+  await step('the withholding script ran', async () => (await run(withholdScript)) === 0);
+  await step('back up to 南海区: withheld counts shown as withheld, never as 0; a published 0 stays 0', async () => {
+    await page.locator('#coverage-path button').first().click();
+    await rows.filter({ hasText: '桂城街道' }).waitFor();
+    await page.locator('#coverage-table td.registered .withheld').waitFor();
+    const row = rows.first();
+    return (await row.locator('td.registered').innerText()) === '—' &&
+      (await row.locator('td.not-reached').innerText()) === '0' &&
+      (await row.locator('.band.withheld').innerText()) === '—' &&
+      (await row.locator('td.registered .withheld').getAttribute('title')).startsWith('withheld');
+  });
+  await step('the charts of 南海区: today\'s 2 screenings withheld, a grey stub; as GET /v1/aggregates serves', async () => {
+    await page.locator('#trend-area', { hasText: '南海区' }).waitFor();
+    await page.locator('#charts .chart.screenings rect.bar.withheld').waitFor();
+    const want = await expectedBars('440605');
+    const got = await chartBars(page);
+    const heads = await page.locator('#charts .chart h3').allInnerTexts();
+    return JSON.stringify(got) === JSON.stringify(want) && got.screenings[13].endsWith(': withheld') &&
+      heads[0].endsWith('(1 withheld)') ? true :
+      (console.log(`#   charts: ${JSON.stringify(got)}\n#   served: ${JSON.stringify(want)}\n#   headings: ${heads}`), false);
   });
 
   await step('a reload keeps the session (sessionStorage)', async () => {

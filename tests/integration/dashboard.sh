@@ -3,11 +3,14 @@
 # disk), GET /v1/coverage, and the page itself in a real headless Chromium
 # (tests/browser/dashboard.test.mjs, playwright-core): a staff token signs
 # in, alerts are listed and arrive live, acknowledging, assigning and
-# resolving, the coverage drill-down, the trend charts.
+# resolving, the coverage drill-down, the trend charts; then, once reportd
+# withholds small counts (a reload to suppress_below = 5), withheld figures
+# shown as withheld, never as 0. Until then suppress_below = 1: exact counts.
 set -u
 . "$(dirname "$0")/../lib.sh"
 suite_begin "${1:-build}"
 INGEST_EXTRA="http_listen ="
+REPORT_EXTRA="suppress_below = 1"
 write_config
 URL=http://127.0.0.1:$HTTP_PORT
 
@@ -50,23 +53,42 @@ check "POST /: 405" 405 "$(code -X POST "$URL/" | cut -d' ' -f1)"
 
 echo "# coverage"
 cov() { curl -s "$URL/v1/coverage?$1" | jq -c "$2"; }
-check "the city's districts, registered and screened households (Shunde's screened)" \
-	'[["440605","南海区","district",1,0,0],["440606","顺德区","district",1,1,1]]' \
-	"$(cov area=4406 '[.rows[] | [.code, .name, .level, .registered, .screened, .coverage]]')"
-check "days defaults to 3" 3 "$(cov area=4406 .days)"
+# Each row of the city's districts: code, name, level, registered, not reached, coverage in percent.
+COV_ROWS='[.rows[] | [.code, .name, .level, .households_registered, .households_not_reached,
+	(if .coverage == null then null else .coverage * 100 | round end)]]'
+wait_for "the city's districts: Nanhai's registered household not reached, Shunde's reached" \
+	'[["440605","南海区","district",1,1,0],["440606","顺德区","district",1,0,100]]' \
+	cov area=4406 "$COV_ROWS"
+check "days is reportd's coverage_days (3)" 3 "$(cov area=4406 .days)"
+check "the days parameter is ignored" "$(cov area=4406 "$COV_ROWS")" "$(cov 'area=4406&days=0' "$COV_ROWS")"
 check "a grid: the grid itself" '["440605001001001"]' "$(cov area=440605001001001 '[.rows[].code]')"
 check "a town: its communities" '["440605001001"]' "$(cov area=440605001 '[.rows[].code]')"
-check "bad days or area: 400" "400 400 400" \
-	"$(code "$URL/v1/coverage?area=4406&days=0" | cut -d' ' -f1) $(code "$URL/v1/coverage?area=4406&days=3x" | cut -d' ' -f1) $(code "$URL/v1/coverage?area=44" | cut -d' ' -f1)"
+check "the figures are today's of GET /v1/aggregates" \
+	"$(curl -s "$URL/v1/aggregates?area=4406&level=district" | jq -c '[.rows[] | [.area, .households_registered, .households_not_reached, .coverage]]')" \
+	"$(cov area=4406 '[.rows[] | [.code, .households_registered, .households_not_reached, .coverage]]')"
+check "a bad area: 400" "400 400" \
+	"$(code "$URL/v1/coverage?area=44" | cut -d' ' -f1) $(code "$URL/v1/coverage?area=4406x" | cut -d' ' -f1)"
 
 echo "# the page in headless Chromium"
 if [ ! -d "$ROOT/tests/browser/node_modules/playwright-core" ]; then
 	npm ci --prefix "$ROOT/tests/browser" --no-audit --no-fund >"$GRIDWALL_VAR/npm.log" 2>&1 ||
 		sed 's/^/# /' "$GRIDWALL_VAR/npm.log"
 fi
+# What the page test runs: the push that raises 陈志强's alert, and the reload
+# after which reportd withholds small counts (it returns once reportd does).
+cat >"$GRIDWALL_VAR/push.sh" <<SH
+exec "$BUILD/gridctl" push --endpoint "tcp://127.0.0.1:$((BASE + 1))" "$GRIDWALL_VAR/more.jsonl"
+SH
+cat >"$GRIDWALL_VAR/withhold.sh" <<SH
+sed -i 's/^suppress_below = 1\$/suppress_below = 5/' "$CONF" && kill -HUP $PID_reportd || exit 1
+for i in \$(seq 50); do
+	[ "\$(curl -sf '$URL/v1/coverage?area=440605' | jq -c '.rows[0].households_registered')" = null ] && exit 0
+	sleep 0.1
+done
+exit 1
+SH
 timeout 120 node "$ROOT/tests/browser/dashboard.test.mjs" "$URL" "$TOKEN" \
-	"$BUILD/gridctl" push --endpoint "tcp://127.0.0.1:$((BASE + 1))" "$GRIDWALL_VAR/more.jsonl" \
-	>"$GRIDWALL_VAR/browser.out" 2>&1
+	"$GRIDWALL_VAR/push.sh" "$GRIDWALL_VAR/withhold.sh" >"$GRIDWALL_VAR/browser.out" 2>&1
 BROWSER=$?
 while IFS= read -r line; do
 	case $line in
@@ -81,6 +103,9 @@ check "the acknowledgement from the page is audited, by the token's name" "ack:�
 	"$(sql "SELECT a.action || ':' || a.actor FROM alert_audit a JOIN alerts l ON l.id = a.alert_id JOIN persons p ON p.id = l.person_id WHERE p.name = '陈志强'")"
 check "the team typed in the page, stored as UTF-8" "三人小组-3 fever_clinic" \
 	"$(sql "SELECT assigned_team || ' ' || outcome FROM alerts WHERE grid_code = '$N' AND state = 'resolved'")"
+check "withheld over HTTP as on the page: null, never 0 (each district: 1 registered, withheld; 0 not reached, published)" \
+	'[["440605",null,0,null],["440606",null,0,null]]' \
+	"$(cov area=4406 '[.rows[] | [.code, .households_registered, .households_not_reached, .coverage]]')"
 
 stop_daemon reportd
 check "reportd stops cleanly" 0 "$STATUS"

@@ -77,7 +77,7 @@ check "Chinese values translated: 自主申报, 女, 疑似, 气促" "self_decla
 check "screening times: local (UTC+8) with and without seconds, RFC 3339, Unix seconds" \
 	"1580868000,1580869800,1580871600,1580871600,1580875230,1580889600" \
 	"$(sql "SELECT string_agg(extract(epoch FROM screened_at)::bigint::text, ',' ORDER BY id) FROM screenings")"
-agg() { curl -s "http://127.0.0.1:$HTTP_PORT/v1/aggregates?area=4406&from=$DAY&to=$DAY" | jq -r '.rows[0].screened'; }
+agg() { curl -s "http://127.0.0.1:$HTTP_PORT/v1/aggregates?area=4406&from=$DAY&to=$DAY" | jq -r '.rows[0].screenings'; }
 wait_for "the imported screenings reached reportd, counted on their day" 6 agg
 
 echo "# the same file again, with a CSV report"

@@ -7,7 +7,8 @@
 set -u
 . "$(dirname "$0")/../lib.sh"
 suite_begin "${1:-build}"
-write_config
+# small counts are not withheld here: tests/integration/aggregates.sh checks that
+REPORT_EXTRA="suppress_below = 1" write_config
 
 NOW=$(date -u +%s)
 AT=$((NOW - 3600))
@@ -100,17 +101,28 @@ check "live alerts carry the masked id and the area path" "440605********003X �
 
 echo "# aggregates"
 agg() { curl -s "http://127.0.0.1:$HTTP_PORT/v1/aggregates?area=$1&from=$DAY&to=$DAY" |
-	jq -r '.rows[0] | [.screened, .fevers, .key_persons, .high_risk] | map(tostring) | join(" ")'; }
-wait_for "city aggregates: screened fevers key high" "9 2 4 3" agg 4406
-check "Nanhai aggregates" "6 1 3 2" "$(agg 440605)"
-check "Shunde aggregates" "3 1 1 1" "$(agg 440606)"
-check "grid aggregates by level" "2" \
+	jq -r '.rows[0] | [.screenings, .fevers, .persons_screened, .new_alerts, .high_risk, .key_persons] | map(tostring) | join(" ")'; }
+# screenings, fevers, persons screened (李秀英 twice: once), new alerts, high risk open, under observation
+wait_for "city aggregates: screenings fevers persons alerts high observed" "9 2 8 6 3 6" agg 4406
+check "Nanhai aggregates" "6 1 5 4 2 4" "$(agg 440605)"
+check "Shunde aggregates" "3 1 3 2 1 2" "$(agg 440606)"
+check "every grid of the tree by level, with or without counts" \
+	"$(sql "SELECT count(*) FROM areas WHERE level = 'grid'")" \
 	"$(curl -s "http://127.0.0.1:$HTTP_PORT/v1/aggregates?area=4406&level=grid" | jq '.rows | length')"
 curl -s "http://127.0.0.1:$HTTP_PORT/v1/aggregates.csv?area=4406&level=district&from=$DAY&to=$DAY" \
 	>"$GRIDWALL_VAR/agg.csv"
-check "aggregates as CSV: a header, then one line per district" \
-	"day,area,name,level,screened,fevers,key_persons,high_risk|$DAY,440605,南海区,district,6,1,3,2|$DAY,440606,顺德区,district,3,1,1,1" \
-	"$(tr -d '\r' <"$GRIDWALL_VAR/agg.csv" | paste -sd '|')"
+# the JSON rows as CSV lines would be, without the coverage ratio (formatted apart)
+json_lines() {
+	curl -s "http://127.0.0.1:$HTTP_PORT/v1/aggregates?area=4406&level=district&from=$DAY&to=$DAY" |
+	jq -r '.rows[] | [.day, .area, .name, .level, .screenings, .persons_screened, .households_screened,
+	       .fevers, .new_alerts, .released, .households_registered, .households_not_reached,
+	       .key_persons, .high_risk] | map(tostring) | join(",")' | paste -sd '|'
+}
+check "aggregates as CSV: a header, then the JSON's lines, one per district" \
+	"day,area,name,level,screenings,persons_screened,households_screened,fevers,new_alerts,released,households_registered,households_not_reached,key_persons,high_risk|$(json_lines)" \
+	"$(tr -d '\r' <"$GRIDWALL_VAR/agg.csv" | cut -d, -f1-14 | paste -sd '|')"
+check "Nanhai's line in CSV" "$DAY,440605,南海区,district,6,5" \
+	"$(grep 440605 "$GRIDWALL_VAR/agg.csv" | cut -d, -f1-6)"
 check "CSV also by Accept: text/csv" "$(cat "$GRIDWALL_VAR/agg.csv")" \
 	"$(curl -s -H 'Accept: text/csv' "http://127.0.0.1:$HTTP_PORT/v1/aggregates?area=4406&level=district&from=$DAY&to=$DAY")"
 TOMORROW=$(date -u -d "$DAY + 1 day" +%F)
@@ -123,12 +135,12 @@ check "the area tree: the city's districts, with names and parent" "440605:南�
 	"$(curl -s "http://127.0.0.1:$HTTP_PORT/v1/areas?area=4406&depth=1" | jq -r '[.areas[] | select(.level == "district") | "\(.code):\(.name):\(.parent)"] | join(" ")')"
 check "the whole tree under Nanhai down to its grids" 4 \
 	"$(curl -s "http://127.0.0.1:$HTTP_PORT/v1/areas?area=440605&depth=3" | jq '.areas | length')"
-wait_for "the feed published Nanhai's new totals" "6 1 3 2" \
-	sh -c "jq -r 'select(.area == \"440605\" and .day == \"$DAY\") | [.screened, .fevers, .key_persons, .high_risk] | map(tostring) | join(\" \")' '$GRIDWALL_VAR/feed.jsonl' | tail -n 1"
+wait_for "the feed published Nanhai's new totals" "6 1 5 4 2 4" \
+	sh -c "jq -r 'select(.area == \"440605\" and .day == \"$DAY\") | [.screenings, .fevers, .persons_screened, .new_alerts, .high_risk, .key_persons] | map(tostring) | join(\" \")' '$GRIDWALL_VAR/feed.jsonl' | tail -n 1"
 check "the feed carried only areas inside Nanhai" "" \
 	"$(jq -r 'select(.area | startswith("440605") | not) | .area' "$GRIDWALL_VAR/feed.jsonl")"
-check "feed sequence numbers only grow" "" \
-	"$(jq -r '.seq' "$GRIDWALL_VAR/feed.jsonl" | awk 'NR > 1 && $1 <= prev { print "out of order at " NR } { prev = $1 }')"
+check "feed updates' sequence numbers only grow" "" \
+	"$(jq -r 'select(.snapshot != true) | .seq' "$GRIDWALL_VAR/feed.jsonl" | awk 'NR > 1 && $1 <= prev { print "out of order at " NR } { prev = $1 }')"
 check "a bad area is a 400" 400 \
 	"$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$HTTP_PORT/v1/aggregates?area=x")"
 
@@ -154,7 +166,7 @@ check "no alert without rulesd" 6 "$(sql "SELECT count(*) FROM alerts")"
 start_daemon rulesd
 wait_for "rulesd caught up: the late key person is flagged" "key" \
 	sql "SELECT a.level FROM alerts a JOIN persons p ON p.id = a.person_id WHERE p.name = '郭建华'"
-wait_for "reportd caught up: city screened 11" "11 2 5 3" agg 4406
+wait_for "reportd caught up: 11 screenings, 郭建华 observed, 罗家明 once" "11 2 9 7 3 7" agg 4406
 check "every screening evaluated exactly once (assessments = flagged ones)" 8 \
 	"$(sql "SELECT count(*) FROM assessments")"
 
@@ -177,7 +189,7 @@ check "the device was told to retry later while the database was down" yes \
 check "ingestd reconnected" 1 "$(grep -c 'database connected again' "$GRIDWALL_VAR/log/ingestd.log")"
 wait_for "rulesd reconnected and evaluated it: the fever raised an attention alert" "attention" \
 	sql "SELECT a.level FROM alerts a JOIN screenings s ON s.id = a.screening_id WHERE s.client_uuid = '$(uuid 31)'"
-wait_for "reportd reconnected and counted it" "12 3 5 3" agg 4406
+wait_for "reportd reconnected and counted it" "12 3 9 8 3 7" agg 4406
 
 echo "# reload and stop"
 kill -HUP "$PID_ingestd" "$PID_rulesd" "$PID_reportd"

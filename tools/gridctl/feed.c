@@ -152,26 +152,57 @@ s_parse_opts(int argc, char **argv, struct feed_opts *opt)
 	return gridctl_options("feed", argc, argv, longopts, s_set_opt, opt, NULL);
 }
 
+#define FEED_FIGURES 10
+
+/* The figures of a snapshot: name, whether present (absent: withheld), value. */
+static void
+s_figures(const Gridwall__V1__AggregateSnapshot *s, const char **names, bool *has, int64_t *v)
+{
+	static const char *const figure_names[FEED_FIGURES] = {
+		"screenings", "persons_screened", "households_screened", "fevers", "new_alerts",
+		"released", "households_registered", "households_not_reached", "key_persons", "high_risk",
+	};
+	const bool h[FEED_FIGURES] = {
+		s->has_screenings, s->has_persons_screened, s->has_households_screened, s->has_fevers,
+		s->has_new_alerts, s->has_released, s->has_households_registered,
+		s->has_households_not_reached, s->has_key_persons, s->has_high_risk,
+	};
+	const int64_t value[FEED_FIGURES] = {
+		s->screenings, s->persons_screened, s->households_screened, s->fevers, s->new_alerts,
+		s->released, s->households_registered, s->households_not_reached, s->key_persons,
+		s->high_risk,
+	};
+
+	for (int i = 0; i < FEED_FIGURES; i++) {
+		names[i] = figure_names[i];
+		has[i] = h[i];
+		v[i] = value[i];
+	}
+}
+
 /* One snapshot as a line: JSON (with "snapshot":true when it comes from one), or text for a person. */
 static void
 s_print(const Gridwall__V1__AggregateSnapshot *s, bool as_json, bool from_snapshot)
 {
+	const char *names[FEED_FIGURES];
+	bool has[FEED_FIGURES];
+	int64_t v[FEED_FIGURES];
 	json_t *j;
 	char *text;
 
+	s_figures(s, names, has, v);
 	if (!as_json) {
-		printf("%s  %-15s %-12s screened=%lld fevers=%lld key_persons=%lld high_risk=%lld  seq=%llu\n",
-		       s->day, s->area_code, s->area_name ? s->area_name : "-",
-		       (long long)s->screened, (long long)s->fevers, (long long)s->key_persons,
-		       (long long)s->high_risk, (unsigned long long)s->seq);
+		printf("%s  %-15s %-12s", s->day, s->area_code, s->area_name ? s->area_name : "-");
+		for (int i = 0; i < FEED_FIGURES; i++)
+			has[i] ? printf(" %s=%lld", names[i], (long long)v[i]) : printf(" %s=-", names[i]);
+		printf("  seq=%llu\n", (unsigned long long)s->seq);
 		fflush(stdout);
 		return;
 	}
-	j = json_pack("{s:s, s:s?, s:s, s:I, s:I, s:I, s:I, s:I, s:I}",
-	              "area", s->area_code, "name", s->area_name, "day", s->day,
-	              "seq", (json_int_t)s->seq, "screened", (json_int_t)s->screened,
-	              "fevers", (json_int_t)s->fevers, "key_persons", (json_int_t)s->key_persons,
-	              "high_risk", (json_int_t)s->high_risk, "generated_at", (json_int_t)s->generated_at);
+	j = json_pack("{s:s, s:s?, s:s, s:I, s:I}", "area", s->area_code, "name", s->area_name,
+	              "day", s->day, "seq", (json_int_t)s->seq, "generated_at", (json_int_t)s->generated_at);
+	for (int i = 0; j != NULL && i < FEED_FIGURES; i++)
+		json_object_set_new(j, names[i], has[i] ? json_integer(v[i]) : json_null());
 	if (j != NULL && from_snapshot)
 		json_object_set_new(j, "snapshot", json_true());
 	text = j ? json_dumps(j, JSON_COMPACT) : NULL;

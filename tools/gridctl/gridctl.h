@@ -40,6 +40,7 @@ int gridctl_keygen(int argc, char **argv);
 int gridctl_followups(int argc, char **argv);
 int gridctl_rules(int argc, char **argv);
 int gridctl_token(int argc, char **argv);
+int gridctl_report(int argc, char **argv);
 
 /* sub.c: following a PUB socket. fn returns nonzero to stop following. */
 typedef int (*sub_fn)(void *arg, const void *payload, size_t len);

@@ -142,6 +142,29 @@ static const struct gridctl_cmd s_cmds[] = {
 		"FILE:LINE:COL: message).\n",
 	},
 	{
+		"report", gridctl_report,
+		"rebuild --day YYYY-MM-DD | --from YYYY-MM-DD --to YYYY-MM-DD [--check]"
+		" [--conninfo CONNINFO]",
+		"Recomputes reportd's daily aggregates (daily_aggregates, docs/aggregates.md)\n"
+		"of each local day from the system of record: the screenings, alerts and\n"
+		"households up to reportd's watermarks and the alerts' audit, counted with\n"
+		"the day offset and coverage window reportd recorded (report_settings).\n"
+		"The days are replaced in one transaction, while reportd's writers wait;\n"
+		"one line per day says how many areas were rebuilt and how many rows\n"
+		"differed from the table. After a rebuild that changed today's rows, send\n"
+		"reportd SIGHUP: it reloads today.\n"
+		"  --day YYYY-MM-DD     one local day\n"
+		"  --from, --to DAY     the local days from..to, both included (at most 366)\n"
+		"  --check              change nothing: print each difference as\n"
+		"                       \"DAY AREA FIGURE table=N rebuilt=M\", or \"DAY: equal\"\n"
+		"  --conninfo CONNINFO  PostgreSQL (default \"" DEFAULT_DATABASE "\";\n"
+		"                       user gridwall_report unless CONNINFO names one);\n"
+		"                       --database is the same\n"
+		"Exit status: 0 when rebuilt, or with --check when the table equals the\n"
+		"rebuild; 1 when --check found a difference or the database failed\n"
+		"(then nothing was changed); 2 on a usage error.\n",
+	},
+	{
 		"feed", gridctl_feed,
 		"[--area CODE] [--endpoint E] [--snapshot-endpoint E] [--no-snapshot]"
 		" [--timeout-ms T] [--retries R] [--count N] [--json]",

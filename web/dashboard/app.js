@@ -6,10 +6,18 @@ const $ = (sel) => document.querySelector(sel);
 const TOKEN_KEY = 'gridwall.token';
 const OUTCOMES = ['home_observation', 'observation_centre', 'fever_clinic', 'cleared'];
 const CHILD = { city: 'district', district: 'town', town: 'community', community: 'grid' };
+// The trend charts: [figure, label, kind]. A 'day' figure counts what happened
+// that day (the heading sums the days); a 'level' one stands at the day's end
+// (the heading gives the last day's).
 const SERIES = [
-  ['screened', 'Screened 筛查'], ['fevers', 'Fevers 发热'],
-  ['key_persons', 'Key persons 重点人员'], ['high_risk', 'High risk 高风险'],
+  ['screenings', 'Screenings 筛查', 'day'], ['fevers', 'Fevers 发热', 'day'],
+  ['key_persons', 'Key persons 重点人员', 'level'], ['new_alerts', 'New alerts 新预警', 'day'],
 ];
+const TREND_DAYS = 14;
+// What a withheld figure (null: a small count, or one that would give a small
+// count away; docs/privacy.md) shows as, and says on hover.
+const WITHHELD = '—';
+const WITHHELD_WHY = 'withheld: a small count, or one that would give one away';
 
 let token = sessionStorage.getItem(TOKEN_KEY) || '';
 let area = '';                      // the token's area, as /v1/alerts answers it
@@ -194,9 +202,25 @@ async function readEvents(body, onEvent, onRetry) {
 
 const trail = [];                  // [{code, name}] from the token's area down
 
-function band(c) {
-  if (c === null || c === undefined) return 'none';
-  return c >= 0.8 ? 'high' : c >= 0.5 ? 'mid' : 'low';
+// A published count, or the withheld mark (null).
+function count(v) {
+  return v === null || v === undefined
+    ? el('span', { class: 'withheld', title: WITHHELD_WHY }, WITHHELD)
+    : String(v);
+}
+
+// The band of a row: its coverage, 'none' when nothing is registered, 'withheld' when a count is.
+function band(r) {
+  if (r.coverage !== null && r.coverage !== undefined)
+    return r.coverage >= 0.8 ? 'high' : r.coverage >= 0.5 ? 'mid' : 'low';
+  return r.households_registered === 0 ? 'none' : 'withheld';
+}
+
+function coverageText(r) {
+  const b = band(r);
+  if (b === 'none') return '–';
+  if (b === 'withheld') return WITHHELD;
+  return `${Math.round(r.coverage * 100)}%`;
 }
 
 async function loadCoverage(code, name) {
@@ -215,12 +239,14 @@ async function loadCoverage(code, name) {
     $('#coverage-days').textContent = cov.days;
     body.replaceChildren(...cov.rows.map((r) => {
       const drill = CHILD[r.level] && r.code !== code;
-      const pct = r.coverage === null ? '–' : `${Math.round(r.coverage * 100)}%`;
+      const b = band(r);
       return el('tr', { class: drill ? 'drill' : null, 'data-code': r.code,
         onclick: drill ? () => { loadCoverage(r.code, r.name); loadTrends(r.code, r.name); } : null },
       el('td', {}, r.name), el('td', {}, r.level),
-      el('td', { class: 'num' }, String(r.registered)), el('td', { class: 'num' }, String(r.screened)),
-      el('td', { class: 'num' }, el('span', { class: `band ${band(r.coverage)}` }, pct)));
+      el('td', { class: 'num registered' }, count(r.households_registered)),
+      el('td', { class: 'num not-reached' }, count(r.households_not_reached)),
+      el('td', { class: 'num' }, el('span', { class: `band ${b}`,
+        title: b === 'withheld' ? WITHHELD_WHY : null }, coverageText(r))));
     }));
   } catch (e) {
     body.replaceChildren(el('tr', {}, el('td', { colspan: 5, class: 'error' }, e.message)));
@@ -235,20 +261,31 @@ function renderTrail() {
 
 // ---- trends: inline SVG bar charts ----------------------------------------
 
+// YYYY-MM-DD of a UTC date, and the day n days before a YYYY-MM-DD.
 function isoDay(d) {
-  return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;
+  return d.toISOString().slice(0, 10);
+}
+function daysBefore(day, n) {
+  return isoDay(new Date(Date.parse(`${day}T00:00:00Z`) - n * 86400000));
 }
 
+// The last TREND_DAYS days of reportd's calendar (its local day, which may
+// not be the browser's): `to` is left out, so reportd answers up to its
+// today, and `from` reaches a day further back than any time zone needs.
 async function loadTrends(code, name) {
-  const days = [];
-  for (let i = 13; i >= 0; i--) days.push(isoDay(new Date(Date.now() - i * 86400000)));
   $('#trend-area').textContent = name || '';
   try {
-    const agg = await api(`/v1/aggregates?area=${code}&from=${days[0]}&to=${days[13]}`);
+    const from = daysBefore(isoDay(new Date()), TREND_DAYS + 1);
+    const agg = await api(`/v1/aggregates?area=${code}&from=${from}`);
+    const days = [];
+    for (let i = TREND_DAYS - 1; i >= 0; i--) days.push(daysBefore(agg.to, i));
     const byDay = new Map(agg.rows.map((r) => [r.day, r]));
     if (!name && agg.rows[0]) $('#trend-area').textContent = agg.rows[0].name;
-    $('#charts').replaceChildren(...SERIES.map(([key, label]) =>
-      chart(key, label, days, days.map((d) => (byDay.get(d) || {})[key] || 0))));
+    $('#charts').replaceChildren(...SERIES.map(([key, label, kind]) =>
+      chart(key, label, kind, days, days.map((d) => {
+        const r = byDay.get(d);
+        return r ? r[key] : 0;        // a day without a row: nothing counted
+      }))));
   } catch (e) {
     $('#charts').replaceChildren(el('p', { class: 'error' }, e.message));
   }
@@ -261,22 +298,35 @@ function svg(tag, attrs = {}, ...children) {
   return e;
 }
 
-// One bar per day, the largest value labelled; 14 days in a 280x110 box.
-function chart(key, label, days, values) {
+// The heading of a chart: the days' sum for a 'day' figure, the last day's for a 'level' one.
+function chartTitle(label, kind, values) {
+  const withheld = values.filter((v) => v === null).length;
+  if (kind === 'level') {
+    const last = values[values.length - 1];
+    return `${label}: ${last === null ? WITHHELD : last} today`;
+  }
+  const total = values.reduce((s, v) => s + (v || 0), 0);
+  return `${label}: ${total} in ${values.length} days` + (withheld ? ` (${withheld} withheld)` : '');
+}
+
+// One bar per day, the largest value labelled; 14 days in a 280x110 box. A
+// withheld day is a grey stub on the axis, never a bar of 0.
+function chart(key, label, kind, days, values) {
   const W = 280, H = 110, top = 14, bottom = 16, w = W / days.length;
-  const max = Math.max(1, ...values);
+  const shown = values.filter((v) => v !== null);
+  const max = Math.max(1, ...shown);
   const bars = values.map((v, i) => {
-    const h = ((H - top - bottom) * v) / max;
-    return svg('rect', { class: 'bar', x: (i * w + 1).toFixed(1), y: (H - bottom - h).toFixed(1),
-      width: (w - 2).toFixed(1), height: h.toFixed(1) }, svg('title', {}, `${days[i]}: ${v}`));
+    const h = v === null ? 3 : ((H - top - bottom) * v) / max;
+    return svg('rect', { class: v === null ? 'bar withheld' : 'bar', x: (i * w + 1).toFixed(1),
+      y: (H - bottom - h).toFixed(1), width: (w - 2).toFixed(1), height: h.toFixed(1) },
+    svg('title', {}, `${days[i]}: ${v === null ? 'withheld' : v}`));
   });
-  const total = values.reduce((s, v) => s + v, 0);
   return el('div', { class: `chart ${key}` },
-    el('h3', {}, `${label}: ${total}`),
+    el('h3', {}, chartTitle(label, kind, values)),
     svg('svg', { viewBox: `0 0 ${W} ${H}`, role: 'img', 'aria-label': label },
       svg('line', { class: 'axis', x1: 0, y1: H - bottom, x2: W, y2: H - bottom }),
       ...bars,
-      svg('text', { x: 0, y: 10 }, `max ${Math.max(...values)}`),
+      svg('text', { x: 0, y: 10 }, `max ${Math.max(0, ...shown)}`),
       svg('text', { x: 0, y: H - 3 }, days[0].slice(5)),
       svg('text', { x: W, y: H - 3, 'text-anchor': 'end' }, days[days.length - 1].slice(5))));
 }
