@@ -6,9 +6,14 @@
 #      towns for the day) and GET /v1/coverage (an area's towns) under wrk
 #      on loopback, beside GET /healthz, the server's floor, as baseline;
 #   2. how long a new screening pushed through ingestd takes to show in the
-#      aggregates reportd serves (through rulesd, reportd and its commit).
+#      aggregates reportd serves (through rulesd, reportd and its commit);
+#   3. how fast reportd counts a backlog (the day's last BENCH_BACKLOG
+#      screenings, left after its watermark when it starts), beside the
+#      rate COPY wrote the day at, as baseline; and whether its live count
+#      then equals `gridctl report rebuild --check` at the city's scale.
 # The day is loaded with COPY; rulesd's and reportd's watermarks are then
-# set past it (screenings, alerts and households), and the days' rows of
+# set past it (screenings, alerts and households; reportd's screenings
+# watermark BENCH_BACKLOG short of the end), and the days' rows of
 # daily_aggregates are computed by `gridctl report rebuild` (what reportd
 # would have counted, docs/aggregates.md), so the daemons start on a full
 # day without replaying it. reportd withholds nothing (suppress_below
@@ -23,6 +28,7 @@
 #   BENCH_WRK_S [20]            seconds of each wrk run
 #   BENCH_CONNECTIONS [16]      wrk connections (2 threads)
 #   BENCH_VISIBLE [20]          screenings pushed one by one for the visibility figure
+#   BENCH_BACKLOG [400000]      screenings reportd counts live when it starts
 set -u
 BUILD=${1:-build}
 . "$(dirname "$0")/../lib.sh"
@@ -35,6 +41,7 @@ AREA=${BENCH_AREA:-440605}
 WRK_S=${BENCH_WRK_S:-20}
 CONNECTIONS=${BENCH_CONNECTIONS:-16}
 VISIBLE=${BENCH_VISIBLE:-20}
+BACKLOG=${BENCH_BACKLOG:-400000}
 # Must match fieldsim's COPYOUT_COLUMNS (tools/fieldsim/fieldsim.h).
 COLUMNS="client_uuid, device_id, worker_id, team_id, channel, screened_at, grid_code, household_id, person_id, temperature, symptoms, origin_region, departed_on, arrived_on, contact, note"
 T0=$EPOCHREALTIME
@@ -43,13 +50,15 @@ T0=$EPOCHREALTIME
 local_day() {
 	echo "(date '1970-01-01' + floor((extract(epoch FROM $1) + (SELECT day_utc_offset_min FROM report_settings) * 60) / 86400)::int)"
 }
-# Every consumer past what is loaded: rulesd and reportd past the
-# screenings, reportd's other two past the alerts and the households.
+# Every consumer past what is loaded: rulesd past the screenings, reportd
+# BACKLOG short of them, reportd's other two past the alerts and the households.
 SQL_WATERMARKS="
 UPDATE consumer_offsets SET last_id = CASE consumer
   WHEN 'reportd.alerts' THEN (SELECT coalesce(max(id), 0) FROM alerts)
   WHEN 'reportd.households' THEN (SELECT coalesce(max(id), 0) FROM households)
+  WHEN 'reportd' THEN greatest((SELECT coalesce(max(id), 0) FROM screenings) - $BACKLOG, 0)
   ELSE (SELECT coalesce(max(id), 0) FROM screenings) END, updated_at = now()"
+SQL_REPORT_WM="SELECT last_id FROM consumer_offsets WHERE consumer = 'reportd'"
 # The first local day anything was registered or screened.
 SQL_FIRST_DAY="SELECT least((SELECT min($(local_day created_at)) FROM households),
                              (SELECT min($(local_day screened_at)) FROM screenings))"
@@ -112,7 +121,9 @@ t=$EPOCHREALTIME
 psql -X -q -v ON_ERROR_STOP=1 "$ADMIN_DB" -c "COPY screenings ($COLUMNS) FROM STDIN" \
 	<"$GRIDWALL_VAR/day.copy" || die "COPY failed"
 rm -f "$GRIDWALL_VAR/day.copy"
-say "COPY in $(since "$EPOCHREALTIME" "$t") s; aggregating the day"
+COPY_S=$(since "$EPOCHREALTIME" "$t")
+COPY_RPS=$(awk -v n="$SCREENINGS" -v s="$COPY_S" 'BEGIN { printf "%.0f", n / s }')
+say "COPY in $COPY_S s; aggregating the day"
 t=$EPOCHREALTIME
 sql "$SQL_WATERMARKS" >/dev/null || die "setting the watermarks failed"
 FIRST_DAY=$(sql "$SQL_FIRST_DAY")
@@ -123,14 +134,26 @@ CELLS=$(sql "SELECT count(*) FROM daily_aggregates")
 AREAS=$(sql "SELECT count(*) FROM areas")
 say "$CELLS rows of daily_aggregates ($FIRST_DAY to $DAY) in $(since "$EPOCHREALTIME" "$t") s; $AREAS areas"
 
+LAST_ID=$(sql "SELECT max(id) FROM screenings")
 start_ingestd
 start_daemon rulesd
+t=$EPOCHREALTIME
 start_daemon reportd
 for _ in $(seq 300); do
 	[ "$(curl -s "http://127.0.0.1:$HTTP_PORT/healthz" | jq -r .status 2>/dev/null)" = ok ] && break
 	sleep 0.1
 done
 BASE_URL=http://127.0.0.1:$HTTP_PORT
+
+# 3 (first, so that it is not measured under wrk). The backlog, counted live.
+for _ in $(seq 36000); do
+	[ "$(sql "$SQL_REPORT_WM")" -ge "$LAST_ID" ] && break
+	sleep 0.05
+done
+[ "$(sql "$SQL_REPORT_WM")" -ge "$LAST_ID" ] || die "reportd did not count its backlog in 30 minutes"
+BACKLOG_S=$(since "$EPOCHREALTIME" "$t")
+BACKLOG_RPS=$(awk -v n="$BACKLOG" -v s="$BACKLOG_S" 'BEGIN { printf "%.0f", n / s }')
+say "reportd counted $BACKLOG screenings in $BACKLOG_S s ($BACKLOG_RPS/s, from its start)"
 
 # 1. Reads under load, after one warm-up request each.
 curl -s "$BASE_URL/v1/aggregates?area=$AREA&level=town&from=$DAY&to=$DAY" >/dev/null
@@ -153,6 +176,11 @@ VIS_MAX=$(tr ' ' '\n' <<<"$VISIBLE_MS" | sed '/^$/d' | sort -n | tail -n 1)
 stop_daemon reportd
 stop_daemon rulesd
 stop_daemon ingestd
+if "$BUILD/gridctl" report rebuild --conninfo "$DB" --day "$DAY" --check >"$GRIDWALL_VAR/check.out" 2>&1; then
+	EQUAL=yes
+else
+	EQUAL="NO (see $GRIDWALL_VAR/check.out)"
+fi
 AGG_OK=$(awk -v p="$A_P99" 'BEGIN { print (p < 10) }')
 VIS_OK=$(awk -v v="$VIS_MEDIAN" 'BEGIN { print (v < 1000) }')
 
@@ -163,6 +191,8 @@ printf '  %-18s %s\n' \
 	"aggregates" "p50 $A_P50 ms, p99 $A_P99 ms, $A_RPS requests/s; p99 $(ratio "$A_P99" "$H_P99" %.1f) x the floor (target p99 < 10 ms: $(verdict "$AGG_OK"))" \
 	"coverage" "p50 $C_P50 ms, p99 $C_P99 ms, $C_RPS requests/s; p99 $(ratio "$C_P99" "$H_P99" %.1f) x the floor" \
 	"visible" "median $VIS_MEDIAN ms, max $VIS_MAX ms over $VISIBLE screenings pushed one by one (target < 1000 ms: $(verdict "$VIS_OK"))" \
+	"backlog" "$BACKLOG_RPS screenings/s counted live ($BACKLOG in $BACKLOG_S s); $(ratio "$BACKLOG_RPS" "$COPY_RPS" %.2f) x COPY's $COPY_RPS rows/s" \
+	"rebuild = live" "$EQUAL (gridctl report rebuild --day $DAY --check, $PERSONS persons)" \
 	"whole run" "$(since) s"
 echo
-echo "RESULT agg_p99_ms=$A_P99 agg_rps=$A_RPS visible_ms=$VIS_MEDIAN coverage_p99_ms=$C_P99 floor_p99_ms=$H_P99"
+echo "RESULT agg_p99_ms=$A_P99 agg_rps=$A_RPS visible_ms=$VIS_MEDIAN coverage_p99_ms=$C_P99 floor_p99_ms=$H_P99 backlog_rps=$BACKLOG_RPS"
