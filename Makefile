@@ -9,7 +9,15 @@ CFLAGS   ?= -O2 -g
 CFLAGS   += -std=c11 -D_GNU_SOURCE $(WARN) -Ilib -I$(BUILD)/proto
 LDLIBS   += -lhttp_parser -lcsv -lm
 
-ifeq ($(SAN),1)
+# FUZZ=1 (what make fuzz builds with, docs/testing.md): clang, libFuzzer's
+# coverage, AddressSanitizer and UndefinedBehaviorSanitizer, in build-fuzz/.
+FUZZ_CC  ?= $(firstword $(shell command -v clang-14 clang 2>/dev/null) clang)
+ifeq ($(FUZZ),1)
+CC       := $(FUZZ_CC)
+CFLAGS   += -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LDFLAGS  += -fsanitize=address,undefined
+BUILD    := build-fuzz
+else ifeq ($(SAN),1)
 CFLAGS   += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 LDFLAGS  += -fsanitize=address,undefined
 BUILD    := $(BUILD)-san
@@ -37,7 +45,11 @@ TEST_TOOLS = $(patsubst tests/tools/%.c,$(BUILD)/tests/%,$(wildcard tests/tools/
 UNIT_SRC  = $(wildcard tests/unit/test_*.c)
 UNIT_BINS = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps test unit integration run clean bench bench-ingest bench-rules bench-report
+FUZZ_SECONDS ?= 60
+FUZZ_NAMES = $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BINS  = $(FUZZ_NAMES:%=$(BUILD)/fuzz/fuzz_%)
+
+.PHONY: all deps test unit integration run clean bench bench-cityday bench-ingest bench-rules bench-report fuzz fuzz-build chaos
 .SECONDARY:
 
 all: $(BINS) $(UNIT_BINS) $(TEST_TOOLS)
@@ -102,15 +114,50 @@ $(BUILD)/tests/unit/test_daytab.o: override CFLAGS += -Iservices/reportd
 unit: $(UNIT_BINS)
 	@tests/run-unit.sh $(BUILD)
 
+# libFuzzer targets (tests/fuzz/, docs/testing.md), linked with FUZZ=1 only.
+$(BUILD)/fuzz/fuzz_%: $(BUILD)/tests/fuzz/fuzz_%.o $(LIB_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
+
+# The CSV target reads files through gridctl import's reader, linked in
+# after the library like reportd's webhooks above.
+$(BUILD)/fuzz/fuzz_csv: $(BUILD)/tools/gridctl/import_csv.o
+$(BUILD)/fuzz/fuzz_csv: override LDLIBS := $(LIB_A) $(LDLIBS)
+$(BUILD)/tests/fuzz/fuzz_csv.o: override CFLAGS += -Itools/gridctl
+
+# make fuzz: each target for FUZZ_SECONDS (default 60), one after the other;
+# fails on any crash, leak, timeout or out-of-memory input. fuzz-build only
+# builds them, into build-fuzz/.
+ifeq ($(FUZZ),1)
+fuzz-build: $(FUZZ_BINS)
+else
+fuzz-build:
+	@$(MAKE) --no-print-directory FUZZ=1 fuzz-build
+endif
+
+fuzz: deps
+	@$(MAKE) --no-print-directory FUZZ=1 fuzz-build
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run.sh build-fuzz
+
+# The chaos test at length (a 20-second run is part of make test).
+CHAOS_SECONDS ?= 300
+chaos: $(BINS)
+	CHAOS_SECONDS=$(CHAOS_SECONDS) CHAOS_PERSONS=$${CHAOS_PERSONS:-200000} \
+	CHAOS_RATE=$${CHAOS_RATE:-1000} bash tests/integration/chaos.sh $(BUILD)
+
 integration: $(BINS)
 	@for s in tests/integration/*.sh; do bash $$s $(BUILD) || exit 1; done
 
 # Benchmarks print figures (last line: RESULT ...); they pass or fail nothing.
 # See docs/performance.md. One after the other, even under -j: they share the cores.
 bench:
+	@$(MAKE) --no-print-directory bench-cityday
 	@$(MAKE) --no-print-directory bench-ingest
 	@$(MAKE) --no-print-directory bench-rules
 	@$(MAKE) --no-print-directory bench-report
+
+bench-cityday: all
+	@bash tests/bench/cityday.sh $(BUILD)
 
 bench-ingest: all
 	@bash tests/bench/ingest.sh $(BUILD)
@@ -130,4 +177,4 @@ run: deps
 	@deploy/run-demo.sh $(BUILD)
 
 clean:
-	rm -rf build build-san
+	rm -rf build build-san build-fuzz

@@ -7,6 +7,7 @@ PACKAGES="build-essential pkg-config git ca-certificates curl acl
 libzmq3-dev libprotobuf-c-dev protobuf-c-compiler libuv1-dev libpq-dev
 postgresql-15 libcmocka-dev libinih-dev libjansson-dev libhttp-parser-dev jq valgrind
 libcsv-dev uuid-dev libsodium-dev wrk libcurl4-openssl-dev
+clang-14 libfuzzer-14-dev libclang-rt-14-dev
 chromium nodejs npm"
 
 missing=""

@@ -282,11 +282,18 @@ s_verdict(const struct rule_set *rs, struct assessment *out)
 static void
 s_push_fever(struct person_state *st, int64_t at)
 {
-	size_t n = st->nfevers < RULE_FEVERS_MAX ? st->nfevers + 1u : RULE_FEVERS_MAX;
+	size_t n = st->nfevers, at_ix = 0;
 
-	memmove(&st->fevers[1], &st->fevers[0], (n - 1) * sizeof(st->fevers[0]));
-	st->fevers[0] = at;
-	st->nfevers = (uint8_t)n;
+	/* newest first, by time: a backlog's older fever goes in its place, as a reload reads them */
+	while (at_ix < n && st->fevers[at_ix] >= at)
+		at_ix++;
+	if (at_ix == RULE_FEVERS_MAX)
+		return;                     /* older than every fever kept */
+	if (n == RULE_FEVERS_MAX)
+		n--;                        /* the oldest goes */
+	memmove(&st->fevers[at_ix + 1], &st->fevers[at_ix], (n - at_ix) * sizeof(st->fevers[0]));
+	st->fevers[at_ix] = at;
+	st->nfevers = (uint8_t)(n + 1);
 }
 
 /* Sets the level, keeping the household's counts. */

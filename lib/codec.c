@@ -3,6 +3,7 @@
  * the database, JSON and logs spell them. One table per enum, indexed by
  * the enum value, so a name and its parser cannot drift apart.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -54,6 +55,44 @@ codec_pack(const ProtobufCMessage *msg, size_t *len)
 		return NULL;
 	*len = protobuf_c_message_pack(msg, buf);
 	return buf;
+}
+
+/*
+ * Forgets the fields of a message the contract does not have. protobuf-c
+ * keeps them and packs them again with the message, and one it accepts (a
+ * field number 0, written in two bytes) it packs into bytes that it then
+ * refuses: a record carrying one made ingestd's event for rulesd
+ * undecodable. Freed as free_unpacked would (the default allocator).
+ */
+static void
+s_drop_unknown_fields(ProtobufCMessage *msg)
+{
+	for (unsigned i = 0; i < msg->n_unknown_fields; i++)
+		free(msg->unknown_fields[i].data);
+	free(msg->unknown_fields);
+	msg->unknown_fields = NULL;
+	msg->n_unknown_fields = 0;
+}
+
+Gridwall__V1__SubmitRequest *
+codec_unpack_submit(const uint8_t *data, size_t len, long max_records, char *why, size_t whylen)
+{
+	Gridwall__V1__SubmitRequest *sr = gridwall__v1__submit_request__unpack(NULL, len, data);
+
+	if (sr == NULL) {
+		snprintf(why, whylen, "cannot decode SubmitRequest (%zu bytes)", len);
+		return NULL;
+	}
+	if (max_records < 0 || sr->n_records > (size_t)max_records) {
+		snprintf(why, whylen, "batch of %zu records is over the limit of %ld",
+		         sr->n_records, max_records);
+		gridwall__v1__submit_request__free_unpacked(sr, NULL);
+		return NULL;
+	}
+	/* What is stored and announced of a record is the contract's fields. */
+	for (size_t i = 0; i < sr->n_records; i++)
+		s_drop_unknown_fields(&sr->records[i]->base);
+	return sr;
 }
 
 const char *codec_channel_name(Gridwall__V1__Channel v) { return s_name(channel_names, COUNT(channel_names), (int)v); }

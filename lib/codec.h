@@ -14,6 +14,15 @@
 /* Packs any message into a malloc'ed buffer; *len gets its size. NULL on OOM. */
 uint8_t *codec_pack(const ProtobufCMessage *msg, size_t *len);
 
+/*
+ * Unpacks a SubmitRequest from a device, as ingestd takes it: NULL with why
+ * set when it must be refused whole (not a SubmitRequest, or more than
+ * max_records records). Fields of a record the contract does not have are
+ * dropped. Free with gridwall__v1__submit_request__free_unpacked.
+ */
+Gridwall__V1__SubmitRequest *codec_unpack_submit(const uint8_t *data, size_t len, long max_records,
+                                                 char *why, size_t whylen);
+
 /* Lower-case names used in the database, the JSON forms and the logs. */
 const char *codec_channel_name(Gridwall__V1__Channel channel);
 const char *codec_id_type_name(Gridwall__V1__IdType type);

@@ -413,7 +413,9 @@ s_on_headers_complete(http_parser *parser)
 		}
 	}
 	expect = s_conn_header(conn, "Expect");
+	/* (A buffer parsed by http_parse_requests has no socket to write to.) */
 	if (expect != NULL && strcasecmp(expect, "100-continue") == 0 &&
+	    uv_is_writable((uv_stream_t *)&conn->tcp) &&
 	    parser->http_major == 1 && parser->http_minor >= 1 &&
 	    (chunked || (has_length && parser->content_length > 0))) {
 		if ((req = malloc(sizeof(*req))) != NULL) {
@@ -769,20 +771,17 @@ s_conn_await(struct http_conn *conn)
 	s_conn_reading(conn, conn->rlen < READ_CHUNK);
 }
 
-/* Hands a complete request to the handler and writes its response. */
+/*
+ * Fills req with the request just parsed, pointing into the connection's
+ * buffers; the URL is cut in place at '#' and '?'.
+ */
 static void
-s_conn_dispatch(struct http_conn *conn)
+s_request_fill(struct http_conn *conn, struct http_request *req)
 {
-	struct http_server *server = conn->server;
-	struct http_request req;
-	struct http_response resp = { .status = 200 };
 	char *url, *p;
-	bool head_only;
-	bool last;
 
-	memset(&req, 0, sizeof(req));
-	req.method = http_method_str((enum http_method)conn->parser.method);
-	head_only = s_request_head_only(conn);
+	memset(req, 0, sizeof(*req));
+	req->method = http_method_str((enum http_method)conn->parser.method);
 	url = conn->url.p != NULL ? conn->url.p : (char *)"";
 	if (conn->url.p != NULL) {
 		if ((p = strchr(url, '#')) != NULL)
@@ -792,17 +791,31 @@ s_conn_dispatch(struct http_conn *conn)
 	} else {
 		p = NULL;
 	}
-	req.path = url;
-	req.query = p != NULL ? p : "";
-	req.body = conn->body.p != NULL ? conn->body.p : "";
-	req.body_len = conn->body.len;
+	req->path = url;
+	req->query = p != NULL ? p : "";
+	req->body = conn->body.p != NULL ? conn->body.p : "";
+	req->body_len = conn->body.len;
 	for (int i = 0; i < conn->nheaders; i++) {
-		req.headers[i].name = conn->hdr.p + conn->hoff[i].name;
-		req.headers[i].value = conn->hoff[i].value != SIZE_MAX ?
+		req->headers[i].name = conn->hdr.p + conn->hoff[i].name;
+		req->headers[i].value = conn->hoff[i].value != SIZE_MAX ?
 		    conn->hdr.p + conn->hoff[i].value : "";
 	}
-	req.nheaders = conn->nheaders;
-	req.conn = conn;
+	req->nheaders = conn->nheaders;
+	req->conn = conn;
+}
+
+/* Hands a complete request to the handler and writes its response. */
+static void
+s_conn_dispatch(struct http_conn *conn)
+{
+	struct http_server *server = conn->server;
+	struct http_request req;
+	struct http_response resp = { .status = 200 };
+	bool head_only;
+	bool last;
+
+	s_request_fill(conn, &req);
+	head_only = s_request_head_only(conn);
 	last = s_request_last(conn);
 
 	conn->in_handler = true;
@@ -828,6 +841,19 @@ s_conn_dispatch(struct http_conn *conn)
 	s_conn_respond(conn, &resp, last || server->closing, head_only);
 }
 
+/* The status a parser error is answered with: what a callback set, else 431 or 400. */
+static int
+s_error_status(const struct http_conn *conn, enum http_errno err)
+{
+	int status = conn->error_status;
+
+	if (status == 0)
+		status = err == HPE_HEADER_OVERFLOW ? 431 : 400;
+	if (status == 400)
+		log_debug("http: malformed request: %s", http_errno_description(err));
+	return status;
+}
+
 /*
  * Parses buffered input until it runs out or a response is in flight;
  * answers each complete request, and refuses bad input.
@@ -837,7 +863,6 @@ s_conn_feed(struct http_conn *conn)
 {
 	enum http_errno err;
 	size_t n;
-	int status;
 
 	while (!conn->closing && !conn->writing && !conn->lingering &&
 	    conn->deferred == NULL && conn->rlen > 0) {
@@ -854,13 +879,7 @@ s_conn_feed(struct http_conn *conn)
 			continue;
 		}
 		if (err != HPE_OK) {
-			status = conn->error_status;
-			if (status == 0)
-				status = err == HPE_HEADER_OVERFLOW ? 431 : 400;
-			if (status == 400)
-				log_debug("http: malformed request: %s",
-				          http_errno_description(err));
-			s_conn_fail(conn, status);
+			s_conn_fail(conn, s_error_status(conn, err));
 			return;
 		}
 		if (n == 0) {       /* cannot happen without an error; be safe */
@@ -1189,6 +1208,63 @@ bool
 http_deferred_alive(const struct http_deferred *d)
 {
 	return d != NULL && d->conn != NULL;
+}
+
+/*
+ * A connection without a socket or a loop: the same parser, callbacks and
+ * limits, fed from a buffer, each request handed over as s_conn_dispatch
+ * would, its answer dropped.
+ */
+int
+http_parse_requests(const char *data, size_t len, size_t piece,
+                    const struct http_limits *limits, http_handler_fn handler, void *arg)
+{
+	struct http_server server;
+	struct http_conn *conn;
+	struct http_request req;
+	struct http_response resp;
+	enum http_errno err;
+	size_t n, chunk;
+	int status = 0;
+
+	memset(&server, 0, sizeof(server));
+	s_limits(&server.limits, limits);
+	if ((conn = calloc(1, sizeof(*conn))) == NULL)
+		return 500;
+	conn->server = &server;
+	http_parser_init(&conn->parser, HTTP_REQUEST);
+	conn->parser.data = conn;
+	while (len > 0) {
+		chunk = piece > 0 && piece < len ? piece : len;
+		n = http_parser_execute(&conn->parser, &parser_settings, data, chunk);
+		if (n > chunk)
+			n = chunk;
+		data += n;
+		len -= n;
+		err = HTTP_PARSER_ERRNO(&conn->parser);
+		if (err == HPE_PAUSED) {
+			http_parser_pause(&conn->parser, 0);
+			s_request_fill(conn, &req);
+			req.conn = NULL;        /* nothing to defer or stream on */
+			memset(&resp, 0, sizeof(resp));
+			resp.status = 200;
+			handler(arg, &req, &resp);
+			free(resp.body);
+			s_request_reset(conn);
+			continue;
+		}
+		if (err != HPE_OK) {
+			status = s_error_status(conn, err);
+			break;
+		}
+		if (n == 0) {
+			status = 400;
+			break;
+		}
+	}
+	s_request_reset(conn);
+	free(conn);
+	return status;
 }
 
 /* Looks a header up by name, ignoring case. */

@@ -81,6 +81,18 @@ int http_server_port(const struct http_server *server);
  */
 void http_server_close(struct http_server *server, void (*done)(void *arg), void *arg);
 
+/*
+ * Parses data as the bytes one connection received, piece bytes a read (0:
+ * all at once), with the server's parser and limits (NULL for the
+ * defaults), handing each complete request to handler; responses are
+ * dropped, and req->conn is NULL (nothing can be deferred or streamed).
+ * Returns 0 once every byte is taken (a request may be left incomplete),
+ * else the status the server refuses the input with (400, 413, 431, 500).
+ * For tests and the fuzzer: no socket, no loop.
+ */
+int http_parse_requests(const char *data, size_t len, size_t piece,
+                        const struct http_limits *limits, http_handler_fn handler, void *arg);
+
 /* Value of a request header (case-insensitive name), or NULL. */
 const char *http_header(const struct http_request *req, const char *name);
 

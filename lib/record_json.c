@@ -116,6 +116,20 @@ s_fail(struct validation_error *err, const char *code, const char *field,
 	return false;
 }
 
+/* Bytes of the UTF-8 text s to quote in a message: at most max, never half a character. */
+static int
+s_quote_len(const char *s, int max)
+{
+	int n = (int)strnlen(s, (size_t)max + 1);
+
+	if (n <= max)
+		return n;
+	n = max;
+	while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
+		n--;
+	return n;
+}
+
 /* The table entry for a JSON key, or NULL if the contract has no such key. */
 static const struct s_field *
 s_field_find(const char *key)
@@ -260,8 +274,8 @@ s_set_enum(const struct s_field *f, json_t *val, record_t *rec,
 		return s_fail(err, VERR_BAD_TYPE, f->key, "%s must be a name (string)", f->key);
 	v = f->parse(json_string_value(val));
 	if (v < 0)
-		return s_fail(err, VERR_BAD_TYPE, f->key, "%s: unknown name \"%.64s\"",
-		              f->key, json_string_value(val));
+		return s_fail(err, VERR_BAD_TYPE, f->key, "%s: unknown name \"%.*s\"", f->key,
+		              s_quote_len(json_string_value(val), 64), json_string_value(val));
 	s_store_int(rec, f->offset, v);
 	s_store_has(rec, f->has_offset);
 	return true;
@@ -377,7 +391,8 @@ record_from_json(json_t *obj, Gridwall__V1__ScreeningRecord *rec,
 		f = s_field_find(key);
 		if (f == NULL) {
 			record_json_release(rec);
-			return s_fail(err, VERR_UNKNOWN_FIELD, key, "unknown field \"%.64s\"", key);
+			return s_fail(err, VERR_UNKNOWN_FIELD, key, "unknown field \"%.*s\"",
+			              s_quote_len(key, 64), key);
 		}
 		if (json_is_null(val))
 			continue;
@@ -396,6 +411,111 @@ record_json_release(Gridwall__V1__ScreeningRecord *rec)
 	free(rec->symptoms);
 	rec->symptoms = NULL;
 	rec->n_symptoms = 0;
+}
+
+/* Parses an array body; NULL with why set when it is not a JSON array. */
+static json_t *
+s_parse_array(const char *body, size_t len, char *why, size_t whylen)
+{
+	json_error_t jerr;
+	json_t *doc = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
+
+	if (doc == NULL) {
+		record_json_utf8_cut(jerr.text);
+		snprintf(why, whylen, "malformed JSON at line %d, column %d (byte %d): %s",
+		         jerr.line, jerr.column, jerr.position, jerr.text);
+		return NULL;
+	}
+	if (!json_is_array(doc)) {
+		json_decref(doc);
+		snprintf(why, whylen, "expected a JSON array of records, or NDJSON");
+		return NULL;
+	}
+	return doc;
+}
+
+void
+record_json_utf8_cut(char *text)
+{
+	size_t n = strlen(text);
+	json_t *s;
+
+	/* The longest prefix jansson takes: its rules are the ones that matter here. */
+	while (n > 0 && (s = json_stringn(text, n)) == NULL)
+		n--;
+	if (n > 0)
+		json_decref(s);
+	text[n] = '\0';
+}
+
+/* Whether the line holds only spaces, tabs and CRs. */
+static bool
+s_blank_line(const char *p, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (p[i] != ' ' && p[i] != '\t' && p[i] != '\r')
+			return false;
+	return true;
+}
+
+/* Parses NDJSON into an array; a line that is not JSON is null, its reason in errors. */
+static json_t *
+s_parse_ndjson(const char *body, size_t len, json_t *errors)
+{
+	json_t *doc = json_array(), *why;
+	const char *p = body, *end = body + len;
+	json_error_t jerr;
+	char msg[192];
+	int line = 0;
+
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
+		json_t *rec;
+
+		line++;
+		if (!s_blank_line(p, n)) {
+			rec = json_loadb(p, n, JSON_REJECT_DUPLICATES, &jerr);
+			why = NULL;
+			if (rec == NULL) {
+				record_json_utf8_cut(jerr.text);
+				snprintf(msg, sizeof(msg), "line %d is not JSON: %s", line, jerr.text);
+				why = json_string(msg);
+			}
+			/* One element in each, whatever happens: they are read in step. */
+			json_array_append_new(errors, why ? why : json_null());
+			json_array_append_new(doc, rec ? rec : json_null());
+		}
+		p += n + 1;
+	}
+	return doc;
+}
+
+json_t *
+record_json_parse_body(const char *body, size_t len, json_t **errors, char *why, size_t whylen)
+{
+	size_t i = 0;
+
+	*errors = NULL;
+	while (i < len && (body[i] == ' ' || body[i] == '\t' || body[i] == '\r' || body[i] == '\n'))
+		i++;
+	if (i < len && body[i] == '[')
+		return s_parse_array(body, len, why, whylen);
+	*errors = json_array();
+	return s_parse_ndjson(body, len, *errors);
+}
+
+bool
+record_from_body(json_t *doc, json_t *errors, size_t i, Gridwall__V1__ScreeningRecord *rec,
+                 struct validation_error *err)
+{
+	json_t *why = errors != NULL ? json_array_get(errors, i) : NULL;
+
+	if (json_is_string(why)) {
+		gridwall__v1__screening_record__init(rec);
+		return s_fail(err, VERR_BAD_JSON, NULL, "%s", json_string_value(why));
+	}
+	return record_from_json(json_array_get(doc, i), rec, err);
 }
 
 /* Sets key to a new value (NULL counts as failure); returns 0 or -1. */

@@ -28,6 +28,30 @@ bool record_from_json(json_t *obj, Gridwall__V1__ScreeningRecord *rec,
                       struct validation_error *err);
 void record_json_release(Gridwall__V1__ScreeningRecord *rec);
 
+/*
+ * Parses a request body of records as the HTTP intake takes it: a JSON
+ * array (the first byte that is not white space is '['), or else NDJSON,
+ * one record a line, blank lines skipped. Returns a new array with one
+ * element per record, or NULL with why set when an array body is not JSON
+ * or not an array. For NDJSON, *errors is a new array as long as the
+ * result: a line that is not JSON is null in the result and a string
+ * saying why in *errors (null there otherwise); else *errors is NULL.
+ */
+json_t *record_json_parse_body(const char *body, size_t len, json_t **errors,
+                               char *why, size_t whylen);
+/*
+ * Cuts text back to its longest prefix that is UTF-8. jansson's error text
+ * (json_error_t.text) quotes the input near the error and may stop in the
+ * middle of a character; cut it before a JSON answer quotes it.
+ */
+void record_json_utf8_cut(char *text);
+/*
+ * Fills rec from element i of a body so parsed, as record_from_json does;
+ * a line that was not JSON fails with BAD_JSON and its reason.
+ */
+bool record_from_body(json_t *doc, json_t *errors, size_t i,
+                      Gridwall__V1__ScreeningRecord *rec, struct validation_error *err);
+
 /* A new JSON object for a record (for tools, logs and the API). */
 json_t *record_to_json(const Gridwall__V1__ScreeningRecord *rec);
 

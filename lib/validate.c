@@ -261,6 +261,10 @@ s_check_envelope(const Gridwall__V1__ScreeningRecord *rec,
 		    "at most %d allowed", (long long)rec->screened_at,
 		    (long long)(rec->screened_at - (int64_t)now),
 		    SCREENED_AT_MAX_AHEAD_S);
+	if (rec->screened_at < SCREENED_AT_MIN_S)
+		return s_fail(err, VERR_SCREENED_AT_TOO_EARLY, "screened_at",
+		    "screened_at %lld is before the year 1",
+		    (long long)rec->screened_at);
 
 	if (!s_required(err, "grid_code", rec->grid_code))
 		return false;
@@ -509,6 +513,25 @@ validate_record(const Gridwall__V1__ScreeningRecord *rec,
 	    s_check_health(rec, err) &&
 	    s_check_travel(rec, err) &&
 	    s_check_other_text(rec, err);
+}
+
+bool
+validate_submitted(Gridwall__V1__ScreeningRecord *rec,
+    const struct area_tree *areas, time_t now, const char *district,
+    const char *device, struct validation_error *err)
+{
+	if (rec != NULL && !rec->has_id_type && s_present(rec->id_number)) {
+		rec->has_id_type = true;
+		rec->id_type = GRIDWALL__V1__ID_TYPE__RESIDENT_ID;
+	}
+	if (!validate_record(rec, areas, now, err))
+		return false;
+	if (district == NULL || district[0] == '\0' ||
+	    strncmp(rec->grid_code, district, strlen(district)) == 0)
+		return true;
+	return s_fail(err, VERR_WRONG_DISTRICT, "grid_code",
+	    "grid_code %s is outside district %s of device %s", rec->grid_code,
+	    district, device != NULL ? device : "?");
 }
 
 /* True for the RFC 4122 text form: 8-4-4-4-12 hex digits, either case. */

@@ -18,6 +18,12 @@
 #define TEMPERATURE_MAX_TENTHS 430
 #define FEVER_TENTHS 373
 #define SCREENED_AT_MAX_AHEAD_S 600      /* clock skew tolerated on devices */
+/*
+ * 0001-01-01T00:00:00Z: no screening is older than the first date a date
+ * field can hold. Below it the database cannot store the time, and rulesd's
+ * arithmetic on it (the windows of fevers_in_last) would overflow.
+ */
+#define SCREENED_AT_MIN_S (-62135596800LL)
 #define NOTE_MAX_BYTES 500
 #define TEXT_FIELD_MAX_BYTES 64          /* ids, names, codes */
 /*
@@ -49,8 +55,10 @@ struct validation_error {
 #define VERR_BAD_REGION                "BAD_REGION"
 #define VERR_TEMPERATURE_OUT_OF_RANGE  "TEMPERATURE_OUT_OF_RANGE"
 #define VERR_SCREENED_AT_IN_FUTURE     "SCREENED_AT_IN_FUTURE"
+#define VERR_SCREENED_AT_TOO_EARLY     "SCREENED_AT_TOO_EARLY"
 #define VERR_ARRIVED_AFTER_SCREENING   "ARRIVED_AFTER_SCREENING"
 #define VERR_DEPARTED_AFTER_ARRIVAL    "DEPARTED_AFTER_ARRIVAL"
+#define VERR_WRONG_DISTRICT            "WRONG_DISTRICT"      /* validate_submitted only */
 
 /*
  * Checks a record; returns true if it may be stored, otherwise false with
@@ -60,6 +68,18 @@ struct validation_error {
 bool validate_record(const Gridwall__V1__ScreeningRecord *rec,
                      const struct area_tree *areas, time_t now,
                      struct validation_error *err);
+
+/*
+ * What ingestd does with each record it receives, on either channel: a
+ * document number sent without its type is a resident id (the common case
+ * in the field; rec is changed so), then validate_record, then, for a
+ * device bound to a district (district not empty), the grid must lie in
+ * it; device names the device in that message.
+ */
+bool validate_submitted(Gridwall__V1__ScreeningRecord *rec,
+                        const struct area_tree *areas, time_t now,
+                        const char *district, const char *device,
+                        struct validation_error *err);
 
 /* Each check on its own, for the record checker and for the tools. */
 bool validate_uuid(const char *s);

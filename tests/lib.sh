@@ -141,7 +141,7 @@ cleanup() {
 		pid=$(eval echo "\${PID_$d:-}")
 		[ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null
 	done
-	for pid in "${FOLLOW_PID:-}" "${FEED_PID:-}" "${PUSH_PID:-}" "${SINK:-}" "${SSE:-}"; do
+	for pid in "${FOLLOW_PID:-}" "${FEED_PID:-}" "${PUSH_PID:-}" "${SINK:-}" "${SSE:-}" ${EXTRA_PIDS:-}; do
 		[ -n "$pid" ] && kill "$pid" 2>/dev/null
 	done
 	if [ -n "${GRIDWALL_VAR:-}" ]; then

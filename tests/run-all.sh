@@ -1,8 +1,8 @@
 #!/bin/sh
 # The whole test suite: unit tests (cmocka), the unit tests again under
-# valgrind, the golden tests of the rule language, then the integration
-# suites against a real PostgreSQL and the real daemons. Ends with the total
-# as "N passed, N failed".
+# valgrind, the golden tests of the rule language, a short run of the fuzz
+# targets, then the integration suites against a real PostgreSQL and the
+# real daemons. Ends with the total as "N passed, N failed".
 BUILD=${1:-build}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 RESULTS=$(mktemp)
@@ -34,6 +34,10 @@ if [ "${SAN:-0}" != 1 ] && command -v valgrind >/dev/null 2>&1; then
 	run_suite "unit under valgrind" env VALGRIND=1 "$ROOT/tests/run-unit.sh" "$BUILD"
 fi
 run_suite "golden rules" "$ROOT/tests/run-golden.sh" "$BUILD"
+# The fuzz targets briefly (build-fuzz/, whatever BUILD is): every seed and
+# kept reproducer, then 10 s of fuzzing each; skipped without clang.
+run_suite "fuzz (short)" env FUZZ_SECONDS="${FUZZ_SHORT_SECONDS:-10}" \
+	"$ROOT/tests/fuzz/run.sh" --short --build build-fuzz
 for suite in "$ROOT"/tests/integration/*.sh; do
 	run_suite "integration $(basename "$suite" .sh)" bash "$suite" "$BUILD"
 done

@@ -19,9 +19,10 @@ static const char *const counted_codes[] = {
 	VERR_MISSING_FIELD, VERR_BAD_UUID, VERR_BAD_ENUM, VERR_FIELD_TOO_LONG, VERR_BAD_TEXT,
 	VERR_BAD_ID_FORMAT, VERR_BAD_ID_CHECKSUM, VERR_BAD_ID_BIRTH_DATE, VERR_BAD_PHONE,
 	VERR_BAD_DATE, VERR_UNKNOWN_GRID, VERR_NOT_A_GRID, VERR_BAD_REGION,
-	VERR_TEMPERATURE_OUT_OF_RANGE, VERR_SCREENED_AT_IN_FUTURE, VERR_ARRIVED_AFTER_SCREENING,
+	VERR_TEMPERATURE_OUT_OF_RANGE, VERR_SCREENED_AT_IN_FUTURE, VERR_SCREENED_AT_TOO_EARLY,
+	VERR_ARRIVED_AFTER_SCREENING,
 	VERR_DEPARTED_AFTER_ARRIVAL, "BAD_JSON", "BAD_TYPE", "UNKNOWN_FIELD", "STORE_FAILED",
-	"WRONG_DISTRICT", "other",
+	VERR_WRONG_DISTRICT, "other",
 };
 #define NCODES (sizeof(counted_codes) / sizeof(counted_codes[0]))
 
@@ -86,32 +87,6 @@ submission_free(struct submission *sub)
 	free(sub);
 }
 
-/* A document number without its type is a resident id: the common case in the field. */
-static void
-s_normalise(Gridwall__V1__ScreeningRecord *rec)
-{
-	if (!rec->has_id_type && rec->id_number != NULL && *rec->id_number != '\0') {
-		rec->has_id_type = true;
-		rec->id_type = GRIDWALL__V1__ID_TYPE__RESIDENT_ID;
-	}
-}
-
-/* A record for a grid outside the sending device's district is refused. */
-static bool
-s_in_district(const struct submission *sub, size_t i)
-{
-	struct validation_error *err = &sub->verr[i];
-	const char *grid = sub->recs[i]->grid_code;
-
-	if (sub->district[0] == '\0' || strncmp(grid, sub->district, strlen(sub->district)) == 0)
-		return true;
-	err->code = "WRONG_DISTRICT";
-	err->field = "grid_code";
-	snprintf(err->message, sizeof(err->message),
-	         "grid_code %s is outside district %s of device %s", grid, sub->district, sub->device);
-	return false;
-}
-
 /* Validates every record not already refused by its channel (JSON decoding). */
 static void
 s_validate(struct ingestd *in, struct submission *sub)
@@ -122,8 +97,8 @@ s_validate(struct ingestd *in, struct submission *sub)
 	for (size_t i = 0; i < sub->n; i++) {
 		if (sub->verr[i].code != NULL)
 			continue;
-		s_normalise(sub->recs[i]);
-		if (validate_record(sub->recs[i], in->areas, now, &sub->verr[i]) && s_in_district(sub, i)) {
+		if (validate_submitted(sub->recs[i], in->areas, now, sub->district, sub->device,
+		                       &sub->verr[i])) {
 			sub->verr[i].code = NULL;
 			sub->nvalid++;
 		}

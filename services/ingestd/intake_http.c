@@ -13,58 +13,6 @@
 #include "log.h"
 #include "record_json.h"
 
-/* Parses a JSON array body; NULL with a 400 in resp when malformed. */
-static json_t *
-s_parse_array(const struct http_request *req, struct http_response *resp)
-{
-	json_error_t jerr;
-	json_t *doc = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &jerr);
-	char msg[256];
-
-	if (doc == NULL) {
-		snprintf(msg, sizeof(msg), "malformed JSON at line %d, column %d (byte %d): %s",
-		         jerr.line, jerr.column, jerr.position, jerr.text);
-		http_respond_error(resp, 400, msg);
-		return NULL;
-	}
-	if (!json_is_array(doc)) {
-		json_decref(doc);
-		http_respond_error(resp, 400, "expected a JSON array of records, or NDJSON");
-		return NULL;
-	}
-	return doc;
-}
-
-/*
- * Parses NDJSON into an array; a line that is not JSON becomes a JSON null
- * and its error text goes to errors[i], so that it is rejected alone.
- */
-static json_t *
-s_parse_ndjson(const struct http_request *req, json_t *errors)
-{
-	json_t *doc = json_array();
-	const char *p = req->body, *end = req->body + req->body_len;
-	json_error_t jerr;
-	char msg[192];
-	int line = 0;
-
-	while (p < end) {
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		size_t len = nl ? (size_t)(nl - p) : (size_t)(end - p);
-		json_t *rec;
-
-		line++;
-		if (strspn(p, " \t\r") < len) {
-			rec = json_loadb(p, len, JSON_REJECT_DUPLICATES, &jerr);
-			snprintf(msg, sizeof(msg), "line %d is not JSON: %s", line, jerr.text);
-			json_array_append_new(errors, rec ? json_null() : json_string(msg));
-			json_array_append_new(doc, rec ? rec : json_null());
-		}
-		p += len + 1;
-	}
-	return doc;
-}
-
 /* Builds the submission of a parsed body: one record per element. */
 static struct submission *
 s_submission(json_t *doc, json_t *errors)
@@ -81,17 +29,9 @@ s_submission(json_t *doc, json_t *errors)
 		return NULL;
 	}
 	for (size_t i = 0; i < n; i++) {
-		json_t *err = errors ? json_array_get(errors, i) : NULL;
-
 		sub->recs[i] = &sub->json_recs[i];
-		gridwall__v1__screening_record__init(&sub->json_recs[i]);
-		if (json_is_string(err)) {
-			sub->verr[i].code = VERR_BAD_JSON;
-			sub->verr[i].field = NULL;
-			snprintf(sub->verr[i].message, sizeof(sub->verr[i].message), "%s", json_string_value(err));
-		} else if (record_from_json(json_array_get(doc, i), &sub->json_recs[i], &sub->verr[i])) {
+		if (record_from_body(doc, errors, i, &sub->json_recs[i], &sub->verr[i]))
 			sub->verr[i].code = NULL;
-		}
 	}
 	return sub;
 }
@@ -101,19 +41,15 @@ static void
 s_screenings(struct ingestd *in, const struct http_request *req, struct http_response *resp)
 {
 	const struct ingest_config *cfg = in->daemon->config;
-	const char *p = req->body + strspn(req->body, " \t\r\n");
 	json_t *errors = NULL, *doc;
 	struct submission *sub;
-	char msg[128];
+	char msg[256];
 
-	if (*p == '[') {
-		doc = s_parse_array(req, resp);
-	} else {
-		errors = json_array();
-		doc = s_parse_ndjson(req, errors);
-	}
-	if (doc == NULL)
+	doc = record_json_parse_body(req->body, req->body_len, &errors, msg, sizeof(msg));
+	if (doc == NULL) {
+		http_respond_error(resp, 400, msg);
 		goto out;
+	}
 	if (json_array_size(doc) > (size_t)cfg->max_batch_records) {
 		snprintf(msg, sizeof(msg), "%zu records is over the limit of %ld per request",
 		         json_array_size(doc), cfg->max_batch_records);

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "codec.h"
 #include "ingestd.h"
 #include "log.h"
 
@@ -35,25 +36,13 @@ static Gridwall__V1__SubmitRequest *
 s_decode(struct ingestd *in, struct bus_msg *msg, int envelope, char *why, size_t len)
 {
 	const struct ingest_config *cfg = in->daemon->config;
-	Gridwall__V1__SubmitRequest *sr;
 
 	if (msg->nframes != envelope + 1 || msg->truncated) {
 		snprintf(why, len, "expected [empty frame][SubmitRequest], got %d frames", msg->nframes);
 		return NULL;
 	}
-	sr = gridwall__v1__submit_request__unpack(NULL, bus_frame_size(msg, envelope),
-	                                          bus_frame_data(msg, envelope));
-	if (sr == NULL) {
-		snprintf(why, len, "cannot decode SubmitRequest (%zu bytes)", bus_frame_size(msg, envelope));
-		return NULL;
-	}
-	if (sr->n_records > (size_t)cfg->max_batch_records) {
-		snprintf(why, len, "batch of %zu records is over the limit of %ld",
-		         sr->n_records, cfg->max_batch_records);
-		gridwall__v1__submit_request__free_unpacked(sr, NULL);
-		return NULL;
-	}
-	return sr;
+	return codec_unpack_submit(bus_frame_data(msg, envelope), bus_frame_size(msg, envelope),
+	                           cfg->max_batch_records, why, len);
 }
 
 /*

@@ -198,7 +198,7 @@ s_start(struct daemon *d)
 		log_error("webhooks: %s", err);
 		return -1;
 	}
-	if (stream_start(&r->hub, d->loop, d->bus, cfg->shared.alerts_endpoint) != 0)
+	if (stream_start(&r->hub, d->loop, d->bus, cfg->shared.alerts_endpoint, d->db) != 0)
 		return -1;
 	return bus_socket_watch(r->assessed, s_on_assessed, r);
 }

@@ -23,6 +23,7 @@
 #include "office.h"
 #include "record_json.h"
 #include "token.h"
+#include "validate.h"
 
 #define OFFICE_LIMIT_DEFAULT 100
 #define OFFICE_LIMIT_MAX 1000
@@ -185,8 +186,9 @@ s_change_body(const char *action, const struct http_request *req, struct http_re
 		err = "the body must be a JSON object";
 	else if (strcmp(action, "ack") == 0)
 		c->to = "acknowledged";
-	else if (strcmp(action, "assign") == 0 && (team == NULL || !*team || strlen(team) > TEAM_MAX))
-		err = "assign needs {\"team\": \"...\"} (1 to 64 bytes)";
+	else if (strcmp(action, "assign") == 0 &&
+	         (team == NULL || !*team || strlen(team) > TEAM_MAX || !validate_text(team)))
+		err = "assign needs {\"team\": \"...\"} (1 to 64 bytes of text, no control characters)";
 	else if (strcmp(action, "resolve") == 0 && (outcome == NULL || !s_one_of(outcome, outcomes)))
 		err = "resolve needs {\"outcome\": ...}: home_observation, observation_centre, "
 		      "fever_clinic or cleared";
@@ -319,7 +321,7 @@ s_stream(struct reportd *r, const struct staff *who, const struct http_request *
 		http_respond_error(resp, 403, "this token may not see that area");
 		return;
 	}
-	if (!stream_open(&r->hub, req, area))
+	if (!stream_open(&r->hub, req, area, who->token_id))
 		http_respond_error(resp, 503, "cannot open a stream now");
 }
 

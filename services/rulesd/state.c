@@ -13,6 +13,7 @@
 #include "pgarray.h"
 #include "log.h"
 #include "rulesd.h"
+#include "state_row.h"
 
 #define STATE_PAGE 50000
 #define STR(x) #x
@@ -25,17 +26,8 @@ static const char SQL_HOUSEHOLDS[] =
 	"FROM households h LEFT JOIN household_states hs ON hs.household_id = h.id "
 	"WHERE h.id > $1::bigint ORDER BY h.id LIMIT " XSTR(STATE_PAGE);
 
-/* Epoch seconds of a timestamptz column, 0 for NULL. */
-#define EPOCH(col) "coalesce(extract(epoch FROM " col ")::bigint, 0)"
-
 static const char SQL_PERSONS[] =
-	"SELECT person_id, coalesce(household_id, 0), level, " EPOCH("since") ", "
-	"       " EPOCH("observe_from") ", " EPOCH("observe_until") ", " EPOCH("follow_up_due") ", "
-	"       follow_up_hours, overdue_alerted, last_screening, " EPOCH("last_screened_at") ", "
-	"       coalesce(rule_id, ''), coalesce(action, ''), "
-	"       array_to_string(ARRAY(SELECT extract(epoch FROM f)::bigint FROM unnest(fevers) f "
-	"                             ORDER BY 1 DESC), ','), coalesce(grid_code, '') "
-	"FROM person_states "
+	"SELECT " PERSON_STATE_COLUMNS " FROM person_states "
 	"WHERE person_id > $1::bigint AND (level <> 'normal' OR follow_up_due IS NOT NULL "
 	"      OR observe_until IS NOT NULL OR cardinality(fevers) > 0) "
 	"ORDER BY person_id LIMIT " XSTR(STATE_PAGE);
@@ -121,43 +113,6 @@ s_load_households(struct rulesd *r, int64_t after, size_t *count)
 	return n >= 0;
 }
 
-/* Fills the fevers of a state from "t1,t2,...", newest first. */
-static void
-s_fevers(struct person_state *p, const char *list)
-{
-	char *end;
-
-	p->nfevers = 0;
-	while (*list != '\0' && p->nfevers < RULE_FEVERS_MAX) {
-		p->fevers[p->nfevers++] = strtoll(list, &end, 10);
-		list = *end == ',' ? end + 1 : end;
-	}
-}
-
-/* A person state from row i of SQL_PERSONS. */
-static void
-s_person_row(const PGresult *res, int i, struct person_state *p)
-{
-	int level = codec_level_parse(PQgetvalue(res, i, 2));
-
-	memset(p, 0, sizeof(*p));
-	p->person_id = s_int(res, i, 0);
-	p->household_id = s_int(res, i, 1);
-	p->level = (uint8_t)(level > 0 ? level : 0);
-	p->since = s_int(res, i, 3);
-	p->observe_from = s_int(res, i, 4);
-	p->observe_until = s_int(res, i, 5);
-	p->follow_up_due = s_int(res, i, 6);
-	p->follow_up_hours = (int32_t)s_int(res, i, 7);
-	p->overdue_alerted = PQgetvalue(res, i, 8)[0] == 't';
-	p->last_screening_id = s_int(res, i, 9);
-	p->last_screened_at = s_int(res, i, 10);
-	snprintf(p->rule_id, sizeof(p->rule_id), "%s", PQgetvalue(res, i, 11));
-	snprintf(p->action, sizeof(p->action), "%s", PQgetvalue(res, i, 12));
-	s_fevers(p, PQgetvalue(res, i, 13));
-	snprintf(p->grid_code, sizeof(p->grid_code), "%s", PQgetvalue(res, i, 14));
-}
-
 /* Loads every person state that still matters; false on failure. */
 static bool
 s_load_persons(struct rulesd *r, size_t *count)
@@ -171,7 +126,7 @@ s_load_persons(struct rulesd *r, size_t *count)
 		for (int i = 0; i < n; i++) {
 			struct person_state p;
 
-			s_person_row(res, i, &p);
+			person_state_from_row(res, i, &p);
 			after = p.person_id;
 			if (!assess_load_person(&r->state, &p)) {
 				PQclear(res);

@@ -11,7 +11,7 @@ since() { awk -v a="${2:-$T0}" -v b="${1:-$EPOCHREALTIME}" 'BEGIN { printf "%.1f
 # Stops what the bench started and deletes the cluster; keeps nothing.
 bench_cleanup() {
 	rc=$?
-	for pid in "${PID_ingestd:-}" "${PID_rulesd:-}" "${SIM_PID:-}"; do
+	for pid in "${PID_ingestd:-}" "${PID_rulesd:-}" "${PID_reportd:-}" "${SIM_PID:-}" "${FOLLOW_PID:-}"; do
 		[ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null
 	done
 	if [ -n "${GRIDWALL_VAR:-}" ]; then

@@ -200,7 +200,7 @@ check "a negative --limit is a usage error" 2 "$STATUS"
 "$BUILD/gridctl" rules >/dev/null 2>"$GRIDWALL_VAR/err"
 check "gridctl rules alone is a usage error" 2 "$?"
 "$BUILD/gridctl" rules check --rules "$CAND" >/dev/null 2>"$GRIDWALL_VAR/err"
-check "gridctl rules with anything but replay is a usage error" "2 gridctl rules: unknown command \"check\" (only replay)" \
+check "gridctl rules with anything but replay or verify is a usage error" "2 gridctl rules: unknown command \"check\" (replay or verify)" \
 	"$? $(head -n 1 "$GRIDWALL_VAR/err")"
 "$BUILD/gridctl" rules replay --help >"$GRIDWALL_VAR/out" 2>&1
 check "--help says time-driven changes are not replayed" "0 yes" \

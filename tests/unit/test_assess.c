@@ -202,6 +202,30 @@ test_single_fever_released_by_normal_recheck(void **state)
 	assert_int_equal(assess_person(&f->a, 10)->follow_up_due, 0);
 }
 
+/*
+ * A backlog's fever older than the ones kept goes in its place in time:
+ * newest first, as rulesd reads them back after a restart (the chaos test
+ * found the two orders differ).
+ */
+static void
+test_fevers_kept_in_time_order(void **state)
+{
+	struct fixture *f = *state;
+	const int64_t at[] = { T0, T0 + 2 * HOUR, T0 + HOUR };
+	const struct person_state *st;
+
+	for (int i = 0; i < 3; i++) {
+		struct screening s = s_screening(i + 1, 10, 0, at[i], 380);
+
+		s_assess(f, &s);
+	}
+	st = assess_person(&f->a, 10);
+	assert_int_equal(st->nfevers, 3);
+	assert_int_equal(st->fevers[0], T0 + 2 * HOUR);
+	assert_int_equal(st->fevers[1], T0 + HOUR);
+	assert_int_equal(st->fevers[2], T0);
+}
+
 static void
 test_household_level_excludes_self(void **state)
 {
@@ -341,6 +365,7 @@ main(void)
 		                                s_teardown),
 		cmocka_unit_test_setup_teardown(test_follow_up_overdue_once, s_setup, s_teardown),
 		cmocka_unit_test_setup_teardown(test_coverage_gap_once_per_gap, s_setup, s_teardown),
+		cmocka_unit_test_setup_teardown(test_fevers_kept_in_time_order, s_setup, s_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -182,6 +182,63 @@ test_enum_names_round_trip(void **state)
 	assert_int_equal(codec_channel_parse(NULL), -1);
 }
 
+/*
+ * ingestd's unpacking: the record limit, and fields the contract does not
+ * have dropped, so that the record packs again into bytes that decode (a
+ * field number 0 in two bytes, 0x80 0x00, is one protobuf-c accepts and
+ * then packs as 0x00, which it refuses).
+ */
+static void
+test_unpack_submit(void **state)
+{
+	Gridwall__V1__SubmitRequest req = GRIDWALL__V1__SUBMIT_REQUEST__INIT, *sr;
+	Gridwall__V1__ScreeningRecord rec, *recs[2] = { &rec, &rec };
+	Gridwall__V1__RecordEvent ev = GRIDWALL__V1__RECORD_EVENT__INIT, *back;
+	Gridwall__V1__Symptom symptoms[2];
+	uint8_t *buf, *bad, *packed;
+	char why[160];
+	size_t len, plen;
+
+	(void)state;
+	s_full_record(&rec, symptoms);
+	req.n_records = 2;
+	req.records = recs;
+	buf = codec_pack(&req.base, &len);
+	assert_non_null(buf);
+	assert_null(codec_unpack_submit(buf, len, 1, why, sizeof(why)));
+	assert_string_equal(why, "batch of 2 records is over the limit of 1");
+	assert_null(codec_unpack_submit((const uint8_t *)"\xff\xff", 2, 1000, why, sizeof(why)));
+	assert_string_equal(why, "cannot decode SubmitRequest (2 bytes)");
+
+	/* One short record with "field 0 = 2" after it: the record's length grows by 3. */
+	gridwall__v1__screening_record__init(&rec);
+	rec.client_uuid = "6f1c2a4e-3b7d-4c1a-9e2f-0a1b2c3d4e5f";
+	req.n_records = 1;
+	free(buf);
+	buf = codec_pack(&req.base, &len);
+	assert_true(len > 4 && buf[0] == 0x12 && buf[1] < 0x80 - 3 && (size_t)buf[1] + 2 == len);
+	bad = malloc(len + 3);
+	assert_non_null(bad);
+	memcpy(bad, buf, len);
+	memcpy(bad + len, "\x80\x00\x02", 3);
+	bad[1] = (uint8_t)(buf[1] + 3);
+	sr = codec_unpack_submit(bad, len + 3, 1000, why, sizeof(why));
+	assert_non_null(sr);
+	assert_int_equal(sr->n_records, 1);
+	assert_int_equal(sr->records[0]->base.n_unknown_fields, 0);
+	ev.server_id = 1;
+	ev.record = sr->records[0];
+	packed = codec_pack(&ev.base, &plen);
+	back = gridwall__v1__record_event__unpack(NULL, plen, packed);
+	assert_non_null(back);
+	assert_string_equal(back->record->client_uuid, rec.client_uuid);
+	gridwall__v1__record_event__free_unpacked(back, NULL);
+	gridwall__v1__submit_request__free_unpacked(sr, NULL);
+	free(packed);
+	free(bad);
+	free(buf);
+}
+
 int
 main(void)
 {
@@ -191,6 +248,7 @@ main(void)
 		cmocka_unit_test(test_reply_and_alert_round_trip),
 		cmocka_unit_test(test_garbage_does_not_decode),
 		cmocka_unit_test(test_enum_names_round_trip),
+		cmocka_unit_test(test_unpack_submit),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

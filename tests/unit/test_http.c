@@ -1749,6 +1749,83 @@ test_defer_close_from_handler(void **state)
 }
 
 /* Bad arguments and taken ports fail cleanly, leaving no handle. */
+/* What the handler of http_parse_requests saw. */
+struct seen {
+	int n;
+	char paths[4][32];
+	char queries[4][32];
+	char bodies[4][32];
+	char hosts[4][32];
+};
+
+/* Keeps what each request held, as a handler may only while it runs. */
+static void
+s_seen_handler(void *arg, const struct http_request *req, struct http_response *resp)
+{
+	struct seen *seen = arg;
+	const char *host = http_header(req, "host");
+
+	assert_null(req->conn);
+	assert_null(http_defer(req));
+	if (seen->n < 4) {
+		snprintf(seen->paths[seen->n], 32, "%s %s", req->method, req->path);
+		snprintf(seen->queries[seen->n], 32, "%s", req->query);
+		snprintf(seen->bodies[seen->n], 32, "%s", req->body);
+		snprintf(seen->hosts[seen->n], 32, "%s", host ? host : "-");
+	}
+	seen->n++;
+	http_respond_error(resp, 404, "dropped");
+}
+
+/* The server's parser fed from a buffer, whole or a byte a time: the same requests, in order. */
+static void
+test_parse_requests(void **state)
+{
+	static const char two[] =
+	    "GET /a?x=1#f HTTP/1.1\r\nHost: h\r\n\r\n"
+	    "POST /b HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc"
+	    "GET /c HTTP/1.1\r\n";                 /* incomplete: left for a later read */
+
+	(void)state;
+	for (size_t piece = 0; piece < 3; piece++) {
+		struct seen seen;
+
+		memset(&seen, 0, sizeof(seen));
+		assert_int_equal(http_parse_requests(two, sizeof(two) - 1, piece, NULL, s_seen_handler,
+		                                     &seen), 0);
+		assert_int_equal(seen.n, 2);
+		assert_string_equal(seen.paths[0], "GET /a");
+		assert_string_equal(seen.queries[0], "x=1");
+		assert_string_equal(seen.hosts[0], "h");
+		assert_string_equal(seen.paths[1], "POST /b");
+		assert_string_equal(seen.bodies[1], "abc");
+		assert_string_equal(seen.hosts[1], "-");
+	}
+}
+
+/* The refusals a connection answers itself, from the same limits. */
+static void
+test_parse_requests_refused(void **state)
+{
+	const struct http_limits small = { .max_header_bytes = 64, .max_body_bytes = 8 };
+	static const char big_head[] =
+	    "GET / HTTP/1.1\r\nX-Long: 0123456789012345678901234567890123456789012345678901234567890\r\n\r\n";
+	static const char big_body[] = "POST / HTTP/1.1\r\nContent-Length: 9\r\n\r\n123456789";
+	static const char bad_name[] = "GET / HTTP/1.1\r\nBad Name: x\r\n\r\n";
+	struct seen seen;
+
+	(void)state;
+	memset(&seen, 0, sizeof(seen));
+	assert_int_equal(http_parse_requests(big_head, sizeof(big_head) - 1, 0, &small,
+	                                     s_seen_handler, &seen), 431);
+	assert_int_equal(http_parse_requests(big_body, sizeof(big_body) - 1, 5, &small,
+	                                     s_seen_handler, &seen), 413);
+	assert_int_equal(http_parse_requests(bad_name, sizeof(bad_name) - 1, 0, &small,
+	                                     s_seen_handler, &seen), 400);
+	assert_int_equal(http_parse_requests("\x01\x02", 2, 0, NULL, s_seen_handler, &seen), 400);
+	assert_int_equal(seen.n, 0);
+}
+
 static void
 test_new_failures(void **state)
 {
@@ -1800,6 +1877,8 @@ main(void)
 		cmocka_unit_test(test_header_lookup),
 		cmocka_unit_test(test_respond_error),
 		cmocka_unit_test(test_new_failures),
+		cmocka_unit_test(test_parse_requests),
+		cmocka_unit_test(test_parse_requests_refused),
 		cmocka_unit_test_setup_teardown(test_get_query_params, s_setup_default, s_teardown),
 		cmocka_unit_test_setup_teardown(test_status_and_body_exact, s_setup_default, s_teardown),
 		cmocka_unit_test_setup_teardown(test_not_found, s_setup_default, s_teardown),

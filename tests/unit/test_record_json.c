@@ -486,6 +486,65 @@ test_alert_kinds(void **state)
 }
 
 /* Runs every test of this file. */
+/* Request bodies as the HTTP intake takes them: an array, or NDJSON with a reason per bad line. */
+static void
+test_parse_body(void **state)
+{
+	static const char array[] = " \r\n[{}, {\"name\": \"b\"}]";
+	static const char ndjson[] = "{\"name\": \"a\"}\n \t\r\n{\"name\": \n\n[1]\n";
+	static const char half[] = "\"\\自\"\n{\"name\": \"valid\"}\n[\n";
+	Gridwall__V1__ScreeningRecord rec;
+	struct validation_error err;
+	json_t *doc, *errors;
+	char why[256];
+
+	(void)state;
+	doc = record_json_parse_body(array, sizeof(array) - 1, &errors, why, sizeof(why));
+	assert_non_null(doc);
+	assert_null(errors);
+	assert_int_equal(json_array_size(doc), 2);
+	assert_true(record_from_body(doc, errors, 1, &rec, &err));
+	assert_string_equal(rec.name, "b");
+	json_decref(doc);
+
+	assert_null(record_json_parse_body("[1,", 3, &errors, why, sizeof(why)));
+	assert_non_null(strstr(why, "malformed JSON at line 1"));
+	assert_null(record_json_parse_body(" [ ]x", 5, &errors, why, sizeof(why)));
+	assert_null(errors);
+
+	doc = record_json_parse_body(ndjson, sizeof(ndjson) - 1, &errors, why, sizeof(why));
+	assert_non_null(doc);
+	assert_non_null(errors);
+	assert_int_equal(json_array_size(doc), 3);          /* blank lines skipped */
+	assert_int_equal(json_array_size(errors), 3);
+	assert_true(record_from_body(doc, errors, 0, &rec, &err));
+	assert_string_equal(rec.name, "a");
+	assert_false(record_from_body(doc, errors, 1, &rec, &err));
+	assert_string_equal(err.code, VERR_BAD_JSON);
+	assert_non_null(strstr(err.message, "line 3 is not JSON"));
+	assert_false(record_from_body(doc, errors, 2, &rec, &err));
+	assert_string_equal(err.code, VERR_BAD_JSON);        /* JSON, not an object */
+	json_decref(errors);
+	json_decref(doc);
+
+	/*
+	 * jansson quotes half of 自 in its reason for line 1: the reason is cut
+	 * to UTF-8, and the valid line 2 keeps its place (it once took line 3's).
+	 */
+	doc = record_json_parse_body(half, sizeof(half) - 1, &errors, why, sizeof(why));
+	assert_int_equal(json_array_size(doc), 3);
+	assert_int_equal(json_array_size(errors), 3);
+	assert_false(record_from_body(doc, errors, 0, &rec, &err));
+	assert_non_null(strstr(err.message, "line 1 is not JSON: invalid escape"));
+	assert_true(validate_text(err.message));
+	assert_true(record_from_body(doc, errors, 1, &rec, &err));
+	assert_string_equal(rec.name, "valid");
+	assert_false(record_from_body(doc, errors, 2, &rec, &err));
+	assert_non_null(strstr(err.message, "line 3 is not JSON"));
+	json_decref(errors);
+	json_decref(doc);
+}
+
 int
 main(void)
 {
@@ -502,6 +561,7 @@ main(void)
 		cmocka_unit_test(test_result_to_json),
 		cmocka_unit_test(test_alert_to_json),
 		cmocka_unit_test(test_alert_kinds),
+		cmocka_unit_test(test_parse_body),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -219,7 +219,7 @@ test_channel(void **state)
 	s_fail(f, VERR_MISSING_FIELD, "channel");
 }
 
-/* screened_at: required, at most ten minutes ahead of the server. */
+/* screened_at: required, at most ten minutes ahead of the server, not before the year 1. */
 static void
 test_screened_at(void **state)
 {
@@ -237,6 +237,13 @@ test_screened_at(void **state)
 	/* Old records from a device that was offline are fine. */
 	f->rec.screened_at = NOW - 3 * DAY;
 	s_pass(f);
+	/* Back to the year 1, which the database and the rules can still count from. */
+	f->rec.screened_at = SCREENED_AT_MIN_S;
+	s_pass(f);
+	f->rec.screened_at = SCREENED_AT_MIN_S - 1;
+	s_fail(f, VERR_SCREENED_AT_TOO_EARLY, "screened_at");
+	f->rec.screened_at = INT64_MIN;
+	s_fail(f, VERR_SCREENED_AT_TOO_EARLY, "screened_at");
 	f->rec.has_screened_at = 0;
 	s_fail(f, VERR_MISSING_FIELD, "screened_at");
 }

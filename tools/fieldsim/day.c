@@ -13,6 +13,7 @@
 #include <getopt.h>
 #include <math.h>
 #include <signal.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,6 +55,7 @@ enum {
 	OPT_RESENDS,
 	OPT_INFLIGHT,
 	OPT_COPY_OUT,
+	OPT_ACKED,
 };
 
 /* Prints the options of `fieldsim day`. */
@@ -84,6 +86,9 @@ s_usage(FILE *out)
 	    "  --contacts P     per mille close contacts (default 3)\n"
 	    "  --invalid P      per mille invalid records (default 10)\n"
 	    "  --resends P      per mille re-sends of an accepted record (default 10)\n"
+	    "  --acked FILE     write each record ingestd answered accepted or\n"
+	    "                   duplicate to FILE as \"CLIENT_UUID SERVER_ID OUTCOME\",\n"
+	    "                   the devices' own log of what they were told\n"
 	    "  --copy-out FILE  send nothing: write the rows ingestd would store for\n"
 	    "                   the records (valid ones, re-sends left out) to FILE,\n"
 	    "                   as fast as possible, whatever --rate, for\n"
@@ -209,6 +214,7 @@ s_option(int c, const char *arg, struct day_opts *o)
 		o->inflight = (size_t)v;
 		return true;
 	case OPT_COPY_OUT: o->copy_out = arg; return true;
+	case OPT_ACKED: o->acked = arg; return true;
 	default: return false;
 	}
 }
@@ -264,6 +270,7 @@ s_parse(int argc, char **argv, struct day_opts *o)
 		{ "resends", required_argument, NULL, OPT_RESENDS },
 		{ "inflight", required_argument, NULL, OPT_INFLIGHT },
 		{ "copy-out", required_argument, NULL, OPT_COPY_OUT },
+		{ "acked", required_argument, NULL, OPT_ACKED },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -380,6 +387,9 @@ s_close(struct day *d)
 		zmq_ctx_term(d->zctx);
 	copyout_close(&d->copy);
 	roster_close(&d->roster);
+	if (d->acked != NULL && fclose(d->acked) != 0)
+		log_error("--acked: %s", strerror(errno));
+	d->acked = NULL;
 }
 
 /* Says what the run will do. */
@@ -425,6 +435,10 @@ s_open(struct day *d)
 			return false;
 	} else if ((d->zctx = zmq_ctx_new()) == NULL) {
 		log_error("zmq_ctx_new failed");
+		return false;
+	}
+	if (d->o.acked != NULL && (d->acked = fopen(d->o.acked, "w")) == NULL) {
+		log_error("--acked %s: %s", d->o.acked, strerror(errno));
 		return false;
 	}
 	if (!fleet_init(d))

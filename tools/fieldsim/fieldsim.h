@@ -458,6 +458,7 @@ struct day_opts {
 	const char *endpoint;
 	const char *database;
 	const char *copy_out;    /* write COPY rows here instead of sending */
+	const char *acked;       /* log each record answered accepted or duplicate here */
 	double rate;             /* 0: as fast as the replies allow */
 	size_t inflight;         /* batches outstanding per device */
 	uint64_t count;          /* 0: every person once */
@@ -477,6 +478,7 @@ struct day {
 	struct day_opts o;
 	struct roster *roster;
 	struct copyout *copy;    /* --copy-out: rows instead of sockets */
+	FILE *acked;             /* --acked, or NULL */
 	void *zctx;
 	struct device *devs;
 	size_t ndevs;

@@ -511,6 +511,14 @@ s_unexpected(struct day *d, const struct device *dev, const struct packed *rec,
 	    "ACCEPTED");
 }
 
+/* Logs a record ingestd answered accepted or duplicate (--acked). */
+static void
+s_log_acked(struct day *d, const Gridwall__V1__RecordResult *res, const char *outcome)
+{
+	if (d->acked != NULL && res->client_uuid != NULL)
+		fprintf(d->acked, "%s %lld %s\n", res->client_uuid, (long long)res->server_id, outcome);
+}
+
 /* Counts one record's outcome and checks it against its kind. */
 static void
 s_outcome(struct day *d, struct device *dev, const struct flight *fl,
@@ -523,12 +531,14 @@ s_outcome(struct day *d, struct device *dev, const struct flight *fl,
 	switch (res->outcome) {
 	case GRIDWALL__V1__RECORD_RESULT__OUTCOME__ACCEPTED:
 		d->stats.accepted++;
+		s_log_acked(d, res, "accepted");
 		expected = rec_kind_valid(kind);
 		if (expected)
 			s_keep(dev, rec);
 		break;
 	case GRIDWALL__V1__RECORD_RESULT__OUTCOME__DUPLICATE:
 		d->stats.duplicate++;
+		s_log_acked(d, res, "duplicate");
 		expected = kind == REC_RESEND ||
 		    (rec_kind_valid(kind) && fl->attempts > 1);
 		break;

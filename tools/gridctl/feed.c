@@ -192,7 +192,13 @@ s_print(const Gridwall__V1__AggregateSnapshot *s, bool as_json, bool from_snapsh
 
 	s_figures(s, names, has, v);
 	if (!as_json) {
-		printf("%s  %-15s %-12s", s->day, s->area_code, s->area_name ? s->area_name : "-");
+		size_t width = s->area_name && *s->area_name ? strlen(s->area_name) : 1;
+
+		/* The name is the registry's text: its control characters are not the terminal's. */
+		printf("%s  %-15s ", s->day, s->area_code);
+		gridctl_put_clean(stdout, s->area_name);
+		for (; width < 12; width++)
+			putchar(' ');
 		for (int i = 0; i < FEED_FIGURES; i++)
 			has[i] ? printf(" %s=%lld", names[i], (long long)v[i]) : printf(" %s=-", names[i]);
 		printf("  seq=%llu\n", (unsigned long long)s->seq);

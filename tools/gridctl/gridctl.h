@@ -39,8 +39,19 @@ int gridctl_feed(int argc, char **argv);
 int gridctl_keygen(int argc, char **argv);
 int gridctl_followups(int argc, char **argv);
 int gridctl_rules(int argc, char **argv);
+int gridctl_rules_verify(int argc, char **argv);
 int gridctl_token(int argc, char **argv);
 int gridctl_report(int argc, char **argv);
+
+/* history.c: what replays share. A query whose failure is reported (NULL then). */
+struct rule_set;
+struct risk_registry;
+PGresult *history_query(PGconn *conn, const char *cmd, const char *what, const char *sql, int n,
+                        const char *const *params);
+/* The rule set rulesd loaded last (rule_sets), named into name; NULL (reported) on failure. */
+struct rule_set *history_live_rules(PGconn *conn, const char *cmd, char *name, size_t len);
+/* The risk-area registry as rulesd reads it; false (reported) on failure. */
+bool history_risk(PGconn *conn, const char *cmd, struct risk_registry *risk);
 
 /* sub.c: following a PUB socket. fn returns nonzero to stop following. */
 typedef int (*sub_fn)(void *arg, const void *payload, size_t len);
@@ -150,6 +161,29 @@ void sender_print_json(const char *cmd, FILE *f, const json_t *result);
 void gridctl_oom(const char *cmd) __attribute__((noreturn));
 
 /*
+ * import_csv.c: a CSV file as import reads it (docs/import.md), without
+ * sending anything. A first pass checks the file whole (names, quoting) and
+ * counts its data rows; a second turns each row into the JSON form of a
+ * record, or refuses the row. What is wrong with the file is reported
+ * (gridctl_err) and answered with an exit status.
+ */
+struct import_csv;
+/* Takes one row's record (the reference with it); nonzero stops the reading. */
+typedef int (*import_record_fn)(void *arg, long line, json_t *record);
+/* Answers one row here, with a rejection; nonzero stops the reading. */
+typedef int (*import_reject_fn)(void *arg, long line, const char *code, const char *field,
+                                const char *message);
+/* The first pass over f; NULL with *status set (reported) when nothing may be sent. */
+struct import_csv *import_csv_check(FILE *f, const char *path, int *status);
+/* The data rows the first pass counted. */
+long import_csv_rows(const struct import_csv *csv);
+/* The second pass over f: each row to record or reject, in order; the exit status. */
+int import_csv_read(struct import_csv *csv, FILE *f, import_record_fn record,
+                    import_reject_fn reject, void *arg);
+/* Frees what the passes kept; accepts NULL. */
+void import_csv_destroy(struct import_csv **csv_p);
+
+/*
  * office.c: what the command office's subcommands share. They connect as
  * this role unless the connection string names a user; local times are
  * UTC+8 (LOCAL_UTC_OFFSET_S) whatever the machine's zone.
@@ -157,6 +191,8 @@ void gridctl_oom(const char *cmd) __attribute__((noreturn));
 #define GRIDCTL_OFFICE_ROLE "gridwall_office"
 /* What a replay connects as: it reads every screening, which the office may not. */
 #define GRIDCTL_ANALYST_ROLE "gridwall_analyst"
+/* What rules verify connects as: it reads rulesd's state, which is rulesd's to read. */
+#define GRIDCTL_RULES_ROLE "gridwall_rules"
 /* A blocking connection as role unless conninfo names a user; NULL (reported). */
 PGconn *gridctl_connect(const char *cmd, const char *conninfo, const char *role);
 /* Length of libpq's last error without its trailing newline, for "%.*s". */

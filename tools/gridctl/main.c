@@ -112,7 +112,8 @@ static const struct gridctl_cmd s_cmds[] = {
 	{
 		"rules", gridctl_rules,
 		"replay --rules FILE_OR_DIR --from YYYY-MM-DD --to YYYY-MM-DD"
-		" [--live FILE_OR_DIR] [--area CODE] [--database CONNINFO] [--json] [--limit N]",
+		" [--live FILE_OR_DIR] [--area CODE] [--database CONNINFO] [--json] [--limit N]\n"
+		"       gridctl rules verify [--database CONNINFO]",
 		"What if the candidate rules had been live? Replays the stored\n"
 		"screenings of the local days from..to (both included), in the order\n"
 		"they were stored, through the live rules and through the candidate,\n"
@@ -139,7 +140,17 @@ static const struct gridctl_cmd s_cmds[] = {
 		"Exit status: 0 when the replay ran, 1 when the database could not be\n"
 		"asked or there are no live rules, 2 on a usage error or a rule file\n"
 		"that cannot be read or does not parse (its error printed as\n"
-		"FILE:LINE:COL: message).\n",
+		"FILE:LINE:COL: message).\n"
+		"\n"
+		"verify: does what rulesd stored equal a replay from scratch? Replays\n"
+		"every screening up to rulesd's watermark through the live rules and\n"
+		"checks that the assessments are those of the screenings a rule fired\n"
+		"on, the risk alerts those of the screenings that raised one (none\n"
+		"twice), and every person's state the replayed one; prints each\n"
+		"difference (the first 20 of a kind) and the counts. Time alone is not\n"
+		"replayed: a person the clock released or found overdue differs.\n"
+		"Connects as gridwall_rules unless CONNINFO names a user. Exit status\n"
+		"0 when all is equal, 1 on a difference or a database failure.\n",
 	},
 	{
 		"report", gridctl_report,

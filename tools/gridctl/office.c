@@ -93,16 +93,47 @@ gridctl_col_int(const PGresult *res, int row, int col)
 	return s ? strtoll(s, NULL, 10) : 0;
 }
 
-/* Writes text with control characters replaced, "-" for nothing. */
+/*
+ * Bytes of a UTF-8 control at s that a terminal would act on, or 0: C1
+ * controls (U+0080..U+009F: a terminal takes U+009B as CSI, as it does
+ * ESC [) and the bidirectional embeddings, overrides and isolates
+ * (U+202A..U+202E, U+2066..U+2069), which can make a line read otherwise.
+ */
+static size_t
+s_unicode_control(const unsigned char *s)
+{
+	if (s[0] == 0xC2 && s[1] >= 0x80 && s[1] <= 0x9F)
+		return 2;
+	if (s[0] == 0xE2 && ((s[1] == 0x80 && s[2] >= 0xAA && s[2] <= 0xAE) ||
+	    (s[1] == 0x81 && s[2] >= 0xA6 && s[2] <= 0xA9)))
+		return 3;
+	return 0;
+}
+
+/*
+ * Writes text for a terminal, each control character (ASCII, C1, bidi)
+ * replaced by '?', "-" for nothing: data never moves the cursor, changes
+ * colours or reorders a line.
+ */
 void
 gridctl_put_clean(FILE *f, const char *s)
 {
+	const unsigned char *p = (const unsigned char *)s;
+	size_t n;
+
 	if (s == NULL || *s == '\0') {
 		fputs("-", f);
 		return;
 	}
-	for (; *s != '\0'; s++)
-		fputc((unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s, f);
+	while (*p != '\0') {
+		if ((n = s_unicode_control(p)) > 0) {
+			fputc('?', f);
+			p += n;
+		} else {
+			fputc(*p < 0x20 || *p == 0x7f ? '?' : *p, f);
+			p++;
+		}
+	}
 }
 
 /* A level's name in capitals ("KEY"), "?" for an unknown one. */

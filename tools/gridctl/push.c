@@ -82,6 +82,7 @@ s_push_line(struct sender *s, char *text, size_t len, long line)
 	obj = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (obj != NULL)
 		return sender_add(s, line, obj);
+	record_json_utf8_cut(jerr.text);        /* else no result could carry it: "out of memory" */
 	snprintf(msg, sizeof(msg), "not JSON: %s (column %d)", jerr.text, jerr.column);
 	return sender_reject(s, line, VERR_BAD_JSON, NULL, msg, NULL);
 }

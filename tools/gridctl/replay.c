@@ -106,16 +106,6 @@ struct replay {
 	size_t nlisted;
 };
 
-/* The risk-area registry, as lib/risk.c reads it for rulesd. */
-static const char s_risk_sql[] =
-	"SELECT region_code, valid_from - date '1970-01-01',"
-	"       coalesce(valid_to - date '1970-01-01', 2147483647) FROM risk_areas";
-
-/* The set rulesd loaded last. */
-static const char s_live_sql[] =
-	"SELECT floor(extract(epoch FROM loaded_at))::bigint, source"
-	"  FROM rule_sets ORDER BY id DESC LIMIT 1";
-
 /* $1 after this id, $2 and $3 the Unix times the days start and end (exclusive), $4 area prefix. */
 static const char s_page_sql[] =
 	"SELECT " SCREENING_COLUMNS
@@ -213,88 +203,11 @@ s_load_file(struct replay_set *set, const char *what, const char *path)
 	return GRIDCTL_EXIT_OK;
 }
 
-/* Says what failed in the database, with a hint when the user may not read a table. */
-static void
-s_db_error(const struct replay *r, const PGresult *res, const char *what)
-{
-	const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
-
-	gridctl_err(REPLAY_CMD, "%s: %.*s", what, gridctl_pq_error_len(r->conn),
-	            PQerrorMessage(r->conn));
-	if (state != NULL && strcmp(state, "42501") == 0)
-		gridctl_err(REPLAY_CMD, "a replay reads screenings, risk_areas, rule_sets, persons "
-		            "and areas: connect as a user allowed to (--database '... user=NAME')");
-}
-
 /* Runs a query with text parameters; the result, or NULL (reported). */
 static PGresult *
 s_query(struct replay *r, const char *what, const char *sql, int n, const char *const *params)
 {
-	PGresult *res = PQexecParams(r->conn, sql, n, NULL, params, NULL, NULL, 0);
-	ExecStatusType st = PQresultStatus(res);
-
-	if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK)
-		return res;
-	s_db_error(r, res, what);
-	PQclear(res);
-	return NULL;
-}
-
-/* The newest row of rule_sets, parsed, as the live rules; the exit status. */
-static int
-s_load_live_stored(struct replay *r)
-{
-	struct replay_set *set = &r->sets[LIVE];
-	PGresult *res = s_query(r, "reading the live rules (rule_sets)", s_live_sql, 0, NULL);
-	struct rule_error err;
-	char when[32], msg[sizeof(err.file) + sizeof(err.message) + 32];
-
-	if (res == NULL)
-		return GRIDCTL_EXIT_FAIL;
-	if (PQntuples(res) == 0) {
-		gridctl_err(REPLAY_CMD, "no live rules: rule_sets is empty (rulesd has not loaded "
-		            "any yet); name them with --live FILE_OR_DIR");
-		PQclear(res);
-		return GRIDCTL_EXIT_FAIL;
-	}
-	gridctl_local_minute(gridctl_col_int(res, 0, 0), when, sizeof(when));
-	snprintf(set->name, sizeof(set->name), "live rules (loaded %s)", when);
-	set->rules = rule_set_parse(set->name, PQgetvalue(res, 0, 1),
-	                            (size_t)PQgetlength(res, 0, 1), &err);
-	PQclear(res);
-	if (set->rules == NULL) {
-		rule_error_format(&err, msg, sizeof(msg));
-		gridctl_err(REPLAY_CMD, "the stored live rules do not parse: %s", msg);
-		return GRIDCTL_EXIT_FAIL;
-	}
-	return GRIDCTL_EXIT_OK;
-}
-
-/* Loads the risk-area registry as rulesd does; false (reported) on failure. */
-static bool
-s_load_risk(struct replay *r)
-{
-	PGresult *res = s_query(r, "reading the risk areas", s_risk_sql, 0, NULL);
-	int n;
-
-	if (res == NULL)
-		return false;
-	n = PQntuples(res);
-	r->risk.areas = calloc(n > 0 ? (size_t)n : 1, sizeof(*r->risk.areas));
-	if (r->risk.areas == NULL) {
-		PQclear(res);
-		gridctl_oom(REPLAY_CMD);
-	}
-	for (int i = 0; i < n; i++) {
-		struct risk_area *a = &r->risk.areas[i];
-
-		snprintf(a->region, sizeof(a->region), "%s", PQgetvalue(res, i, 0));
-		a->from_day = (int32_t)strtol(PQgetvalue(res, i, 1), NULL, 10);
-		a->to_day = (int32_t)strtol(PQgetvalue(res, i, 2), NULL, 10);
-	}
-	r->risk.n = (size_t)n;
-	PQclear(res);
-	return true;
+	return history_query(r->conn, REPLAY_CMD, what, sql, n, params);
 }
 
 /* The entry of a person, created unflagged if new. */
@@ -879,9 +792,13 @@ s_run(struct replay *r)
 	if (res == NULL)
 		return GRIDCTL_EXIT_FAIL;
 	PQclear(res);
-	if (r->opt.live == NULL && (rc = s_load_live_stored(r)) != GRIDCTL_EXIT_OK)
-		return rc;
-	if (!s_load_risk(r) || !s_replay_all(r))
+	if (r->opt.live == NULL) {
+		r->sets[LIVE].rules = history_live_rules(r->conn, REPLAY_CMD, r->sets[LIVE].name,
+		                                         sizeof(r->sets[LIVE].name));
+		if (r->sets[LIVE].rules == NULL)
+			return GRIDCTL_EXIT_FAIL;
+	}
+	if (!history_risk(r->conn, REPLAY_CMD, &r->risk) || !s_replay_all(r))
 		return GRIDCTL_EXIT_FAIL;
 	s_compare(r);
 	if (!s_lookup(r) || !s_print(r))
@@ -911,19 +828,20 @@ s_replay(int argc, char **argv)
 	return rc;
 }
 
-/* gridctl rules: the rule tools; replay is the only one. */
+/* gridctl rules: the rule tools, replay and verify. */
 int
 gridctl_rules(int argc, char **argv)
 {
 	if (argc < 2) {
-		gridctl_err("rules", "missing command: replay");
+		gridctl_err("rules", "missing command: replay or verify");
 		return gridctl_usage("rules", stderr, GRIDCTL_EXIT_USAGE);
 	}
 	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)
 		return gridctl_usage("rules", stdout, GRIDCTL_EXIT_OK);
-	if (strcmp(argv[1], "replay") != 0) {
-		gridctl_err("rules", "unknown command \"%s\" (only replay)", argv[1]);
-		return gridctl_usage("rules", stderr, GRIDCTL_EXIT_USAGE);
-	}
-	return s_replay(argc - 1, argv + 1);
+	if (strcmp(argv[1], "replay") == 0)
+		return s_replay(argc - 1, argv + 1);
+	if (strcmp(argv[1], "verify") == 0)
+		return gridctl_rules_verify(argc - 1, argv + 1);
+	gridctl_err("rules", "unknown command \"%s\" (replay or verify)", argv[1]);
+	return gridctl_usage("rules", stderr, GRIDCTL_EXIT_USAGE);
 }
