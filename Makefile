@@ -124,6 +124,7 @@ $(BUILD)/fuzz/fuzz_%: $(BUILD)/tests/fuzz/fuzz_%.o $(LIB_A)
 $(BUILD)/fuzz/fuzz_csv: $(BUILD)/tools/gridctl/import_csv.o
 $(BUILD)/fuzz/fuzz_csv: override LDLIBS := $(LIB_A) $(LDLIBS)
 $(BUILD)/tests/fuzz/fuzz_csv.o: override CFLAGS += -Itools/gridctl
+$(BUILD)/tests/fuzz/fuzz_config.o: override CFLAGS += -Iservices/ingestd
 
 # make fuzz: each target for FUZZ_SECONDS (default 60), one after the other;
 # fails on any crash, leak, timeout or out-of-memory input. fuzz-build only

@@ -71,7 +71,7 @@ pick_ports() {
 
 # Starts a throwaway cluster under a temporary folder and loads the schema.
 start_cluster() {
-	GRIDWALL_VAR=$(mktemp -d /tmp/gridwall-test.XXXXXX)
+	GRIDWALL_VAR=$(mktemp -d "${TMPDIR:-/tmp}/gridwall-test.XXXXXX")
 	export GRIDWALL_VAR
 	export GRIDWALL_PGPORT=$PGPORT
 	"$ROOT/deploy/pg.sh" start >"$GRIDWALL_VAR/pg-start.log" 2>&1 || {

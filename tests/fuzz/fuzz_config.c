@@ -17,25 +17,13 @@
 #include "config.h"
 #include "daemon.h"
 #include "fuzz.h"
+#include "ingestd.h"
 
 #define MAX_OVERRIDES 16
 
-/* ingestd's config struct, and two more types of key. */
+/* ingestd's config struct (services/ingestd/ingestd.h), and two more types of key. */
 struct fuzz_config {
-	struct daemon_config shared;
-	long max_batch_records;
-	long max_message_bytes;
-	long events_hwm;
-	long retry_after_ms;
-	long group_max_records;
-	long max_inflight_records;
-	char *http_listen;
-	long http_max_body_bytes;
-	long http_idle_timeout_ms;
-	long http_max_connections;
-	char *security;
-	char *curve_server_key_file;
-	char *curve_devices_dir;
+	struct ingest_config ingest;
 	long offset;
 	double ratio;
 	double scale;
@@ -44,22 +32,23 @@ struct fuzz_config {
 };
 
 #define OWN(field) offsetof(struct fuzz_config, field)
+#define INGEST(field) offsetof(struct fuzz_config, ingest.field)
 
 /* ingestd's rows (services/ingestd/main.c, help cut short), then one of each other kind. */
 static const struct config_key own_keys[] = {
-	{ "max_batch_records", CONFIG_INT, "1000", 1, 100000, true, OWN(max_batch_records), "batch" },
-	{ "max_message_bytes", CONFIG_INT, "4194304", 1024, 268435456, false, OWN(max_message_bytes), "frame" },
-	{ "events_hwm", CONFIG_INT, "100000", 100, 10000000, false, OWN(events_hwm), "hwm" },
-	{ "retry_after_ms", CONFIG_INT, "1000", 10, 60000, true, OWN(retry_after_ms), "retry" },
-	{ "group_max_records", CONFIG_INT, "4000", 1, 1000000, true, OWN(group_max_records), "group" },
-	{ "max_inflight_records", CONFIG_INT, "50000", 1, 10000000, true, OWN(max_inflight_records), "inflight" },
-	{ "http_listen", CONFIG_STRING, "127.0.0.1:7710", 0, 0, false, OWN(http_listen), "listen" },
-	{ "http_max_body_bytes", CONFIG_INT, "4194304", 1024, 268435456, false, OWN(http_max_body_bytes), "body" },
-	{ "http_idle_timeout_ms", CONFIG_INT, "30000", 100, 3600000, false, OWN(http_idle_timeout_ms), "idle" },
-	{ "http_max_connections", CONFIG_INT, "1024", 1, 100000, false, OWN(http_max_connections), "conns" },
-	{ "security", CONFIG_STRING, "none", 0, 0, false, OWN(security), "security" },
-	{ "curve_server_key_file", CONFIG_STRING, "", 0, 0, false, OWN(curve_server_key_file), "key" },
-	{ "curve_devices_dir", CONFIG_STRING, "", 0, 0, true, OWN(curve_devices_dir), "devices" },
+	{ "max_batch_records", CONFIG_INT, "1000", 1, 100000, true, INGEST(max_batch_records), "batch" },
+	{ "max_message_bytes", CONFIG_INT, "4194304", 1024, 268435456, false, INGEST(max_message_bytes), "frame" },
+	{ "events_hwm", CONFIG_INT, "100000", 100, 10000000, false, INGEST(events_hwm), "hwm" },
+	{ "retry_after_ms", CONFIG_INT, "1000", 10, 60000, true, INGEST(retry_after_ms), "retry" },
+	{ "group_max_records", CONFIG_INT, "4000", 1, 1000000, true, INGEST(group_max_records), "group" },
+	{ "max_inflight_records", CONFIG_INT, "50000", 1, 10000000, true, INGEST(max_inflight_records), "inflight" },
+	{ "http_listen", CONFIG_STRING, "127.0.0.1:7710", 0, 0, false, INGEST(http_listen), "listen" },
+	{ "http_max_body_bytes", CONFIG_INT, "4194304", 1024, 268435456, false, INGEST(http_max_body_bytes), "body" },
+	{ "http_idle_timeout_ms", CONFIG_INT, "30000", 100, 3600000, false, INGEST(http_idle_timeout_ms), "idle" },
+	{ "http_max_connections", CONFIG_INT, "1024", 1, 100000, false, INGEST(http_max_connections), "conns" },
+	{ "security", CONFIG_STRING, "none", 0, 0, false, INGEST(security), "security" },
+	{ "curve_server_key_file", CONFIG_STRING, "", 0, 0, false, INGEST(curve_server_key_file), "key" },
+	{ "curve_devices_dir", CONFIG_STRING, "", 0, 0, true, INGEST(curve_devices_dir), "devices" },
 	{ "offset", CONFIG_INT, "0", 0, 0, false, OWN(offset), "int, unbounded" },
 	{ "ratio", CONFIG_DOUBLE, "0.5", 0, 1, false, OWN(ratio), "double, bounded" },
 	{ "scale", CONFIG_DOUBLE, "1", 0, 0, true, OWN(scale), "double, unbounded" },
@@ -115,14 +104,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		s_check_error(err);
 		goto out;
 	}
-	FUZZ_CHECK(cfg->max_batch_records >= 1 && cfg->max_batch_records <= 100000);
+	FUZZ_CHECK(cfg->ingest.max_batch_records >= 1 && cfg->ingest.max_batch_records <= 100000);
 	FUZZ_CHECK(cfg->ratio >= 0 && cfg->ratio <= 1);
-	FUZZ_CHECK(cfg->http_listen != NULL && cfg->shared.log_level != NULL);
+	FUZZ_CHECK(cfg->ingest.http_listen != NULL && cfg->ingest.shared.log_level != NULL);
 	/* SIGHUP: the same file again (overrides come after it: it loads alone). */
 	fresh = config_load(&schema, path, NULL, 0, err, sizeof(err));
 	FUZZ_CHECK(fresh != NULL);
 	config_keep_fixed(&schema, fresh, cfg);
-	FUZZ_CHECK(strcmp(fresh->http_listen, cfg->http_listen) == 0);
+	FUZZ_CHECK(strcmp(fresh->ingest.http_listen, cfg->ingest.http_listen) == 0);
 	FUZZ_CHECK(fresh->enabled == cfg->enabled && fresh->offset == cfg->offset);
 	config_free(&schema, fresh);
 	out = open_memstream(&printed, &printedlen);

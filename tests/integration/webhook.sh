@@ -15,7 +15,7 @@ set -u
 . "$(dirname "$0")/../lib.sh"
 BUILD=$(cd "$ROOT" && cd "${1:-build}" && pwd)
 pick_ports
-WORK=$(mktemp -d /tmp/gridwall-webhook.XXXXXX)
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/gridwall-webhook.XXXXXX")
 # libcurl honours proxy variables: the receivers are on loopback.
 unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY all_proxy ALL_PROXY no_proxy NO_PROXY
 

@@ -58,8 +58,9 @@ static void
 s_write(char *path, size_t len, const char *text)
 {
 	int fd;
+	const char *dir = getenv("TMPDIR");
 
-	snprintf(path, len, "/tmp/test_webhook.XXXXXX");
+	snprintf(path, len, "%s/test_webhook.XXXXXX", dir != NULL && *dir ? dir : "/tmp");
 	fd = mkstemp(path);
 	assert_true(fd >= 0);
 	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
