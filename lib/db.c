@@ -249,6 +249,180 @@ db_command(struct db *db, const char *what, const char *sql, int nparams,
 	return res != NULL;
 }
 
+/* Notes a statement of the batch, sent by send; marks the batch failed if it could not be. */
+static void
+s_batch_note(struct db *db, struct db_batch *b, int sent, const char *what, ExecStatusType expect,
+             PGresult **out)
+{
+	if (!sent) {
+		log_error("%s: %s", what, PQerrorMessage(db->conn));
+		b->failed = true;
+		return;
+	}
+	b->step[b->n].what = what;
+	b->step[b->n].expect = expect;
+	b->step[b->n].out = out;
+	b->n++;
+}
+
+/* Whether one more statement (and the COMMIT after it) fits the batch. */
+static bool
+s_batch_room(struct db *db, struct db_batch *b, const char *what)
+{
+	if (b->failed || db->conn == NULL)
+		return false;
+	if (b->n + 1 < DB_BATCH_MAX)
+		return true;
+	log_error("%s: more than %d statements in one transaction", what, DB_BATCH_MAX - 1);
+	b->failed = true;
+	return false;
+}
+
+bool
+db_batch_begin(struct db *db, struct db_batch *b)
+{
+	memset(b, 0, sizeof(*b));
+	if (db->conn == NULL)
+		return false;
+	if (!PQenterPipelineMode(db->conn)) {
+		log_error("begin: %s", PQerrorMessage(db->conn));
+		return false;
+	}
+	db_batch_add(db, b, "begin", PGRES_COMMAND_OK, "BEGIN", 0, NULL, NULL, NULL);
+	return true;
+}
+
+void
+db_batch_add(struct db *db, struct db_batch *b, const char *what, ExecStatusType expect,
+             const char *sql, int nparams, const char *const *values, const int *lengths,
+             PGresult **out)
+{
+	int formats[DB_MAX_PARAMS];
+
+	if (!s_batch_room(db, b, what))
+		return;
+	if (lengths != NULL && !s_binary_formats(formats, nparams)) {
+		s_batch_note(db, b, 0, what, expect, out);
+		return;
+	}
+	s_batch_note(db, b,
+	             PQsendQueryParams(db->conn, sql, nparams, NULL, values, lengths,
+	                               lengths ? formats : NULL, 0),
+	             what, expect, out);
+}
+
+void
+db_batch_add_prepared(struct db *db, struct db_batch *b, const char *what, ExecStatusType expect,
+                      const char *name, int nparams, const char *const *values, const int *lengths,
+                      PGresult **out)
+{
+	int formats[DB_MAX_PARAMS];
+
+	if (!s_batch_room(db, b, what))
+		return;
+	if (!s_binary_formats(formats, nparams)) {
+		s_batch_note(db, b, 0, what, expect, out);
+		return;
+	}
+	s_batch_note(db, b, PQsendQueryPrepared(db->conn, name, nparams, values, lengths, formats, 0),
+	             what, expect, out);
+}
+
+/* The next result of the pipeline, with the NULL that ends it consumed. */
+static PGresult *
+s_batch_result(PGconn *conn)
+{
+	PGresult *res = PQgetResult(conn), *extra;
+
+	if (res != NULL && PQresultStatus(res) != PGRES_PIPELINE_SYNC)
+		while ((extra = PQgetResult(conn)) != NULL)
+			PQclear(extra);
+	return res;
+}
+
+/* Reads the result of every statement; true if each had its expected status. */
+static bool
+s_batch_read(struct db *db, struct db_batch *b)
+{
+	bool ok = true;
+
+	for (int i = 0; i < b->n && db->conn != NULL; i++) {
+		PGresult *res = s_batch_result(db->conn);
+
+		if (ok && res != NULL && PQresultStatus(res) == b->step[i].expect) {
+			if (b->step[i].out != NULL)
+				*b->step[i].out = res;
+			else
+				PQclear(res);
+			continue;
+		}
+		if (ok)
+			s_checked(db, res, b->step[i].expect, b->step[i].what);
+		else
+			PQclear(res);
+		ok = false;
+	}
+	return ok && db->conn != NULL;
+}
+
+/* Clears the results kept by a batch that did not commit. */
+static void
+s_batch_clear(struct db_batch *b)
+{
+	for (int i = 0; i < b->n; i++)
+		if (b->step[i].out != NULL) {
+			PQclear(*b->step[i].out);
+			*b->step[i].out = NULL;
+		}
+}
+
+/* Reads the pipeline's end and leaves pipeline mode; false if the connection cannot go on. */
+static bool
+s_batch_end(struct db *db)
+{
+	PGresult *res;
+
+	if (db->conn == NULL)
+		return false;
+	res = s_batch_result(db->conn);
+	if (res == NULL || PQresultStatus(res) != PGRES_PIPELINE_SYNC || !PQexitPipelineMode(db->conn)) {
+		log_error("end of transaction: %s", PQerrorMessage(db->conn));
+		PQclear(res);
+		s_lost(db);
+		return false;
+	}
+	PQclear(res);
+	return true;
+}
+
+bool
+db_batch_commit(struct db *db, struct db_batch *b)
+{
+	bool failed = b->failed, ok;
+
+	for (int i = 0; i < b->n; i++)
+		if (b->step[i].out != NULL)
+			*b->step[i].out = NULL;
+	if (db->conn == NULL)
+		return false;
+	/* s_batch_room kept a place for it */
+	s_batch_note(db, b, PQsendQueryParams(db->conn, failed ? "ROLLBACK" : "COMMIT", 0, NULL, NULL,
+	                                      NULL, NULL, 0),
+	             failed ? "rollback" : "commit", PGRES_COMMAND_OK, NULL);
+	if (!PQpipelineSync(db->conn)) {
+		log_error("commit: %s", PQerrorMessage(db->conn));
+		s_lost(db);
+		return false;
+	}
+	ok = s_batch_read(db, b) && !failed;
+	if (!s_batch_end(db) || !ok) {
+		s_batch_clear(b);
+		db_rollback(db);
+		return false;
+	}
+	return true;
+}
+
 const char *
 db_last_sqlstate(const struct db *db)
 {

@@ -56,6 +56,40 @@ bool db_script(struct db *db, const char *what, const char *sql);
 /* A statement with no result rows (BEGIN, COMMIT, UPDATE...); true on success. */
 bool db_command(struct db *db, const char *what, const char *sql, int nparams,
                 const char *const *params);
+/*
+ * A transaction sent in one round trip (libpq's pipeline mode): BEGIN, the
+ * statements added, COMMIT. Nothing is sent before db_batch_commit, which
+ * sends them all, then reads every result in order. When one fails the
+ * server skips the rest, the failure is logged naming its statement, and
+ * the transaction is rolled back. A statement's result is kept in *out
+ * (when out is not NULL) only if the whole transaction committed; the
+ * caller clears it.
+ */
+#define DB_BATCH_MAX 12
+
+struct db_batch {
+	int n;
+	bool failed;                      /* a statement could not even be queued */
+	struct {
+		const char *what;
+		ExecStatusType expect;
+		PGresult **out;
+	} step[DB_BATCH_MAX];
+};
+
+/* Starts a transaction to be sent whole; false if the connection is down. */
+bool db_batch_begin(struct db *db, struct db_batch *b);
+/* Adds a statement with binary parameters (lengths given) or, when lengths is NULL, text ones. */
+void db_batch_add(struct db *db, struct db_batch *b, const char *what, ExecStatusType expect,
+                  const char *sql, int nparams, const char *const *values, const int *lengths,
+                  PGresult **out);
+/* Adds a prepared statement with binary parameters; like db_batch_add otherwise. */
+void db_batch_add_prepared(struct db *db, struct db_batch *b, const char *what,
+                           ExecStatusType expect, const char *name, int nparams,
+                           const char *const *values, const int *lengths, PGresult **out);
+/* Sends the statements and COMMIT, and reads the results; true once committed. */
+bool db_batch_commit(struct db *db, struct db_batch *b);
+
 /* SQLSTATE of the last failed statement ("" if none or no server answer). */
 const char *db_last_sqlstate(const struct db *db);
 /* ROLLBACK if the connection is alive; never fails loudly. */

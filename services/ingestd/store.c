@@ -20,8 +20,9 @@
 
 #define INGEST_LOCK_KEY "7701"
 
-/* Opens a group's transaction under the lock that serialises screening writers. */
-static const char SQL_BEGIN[] = "BEGIN; SELECT pg_advisory_xact_lock(" INGEST_LOCK_KEY ")";
+/* The lock that serialises screening writers, taken first in each group's transaction. */
+#define SQL_LOCK "SELECT pg_advisory_xact_lock(" INGEST_LOCK_KEY ")"
+static const char SQL_BEGIN[] = "BEGIN; " SQL_LOCK;
 
 /* The group as a relation: one array parameter per column, in this order. */
 #define INCOMING \
@@ -493,26 +494,51 @@ s_run(struct db *db, const struct pgarray *cols, bool undocumented)
 	return s_over_columns(db, STEP_SCREENINGS, PGRES_TUPLES_OK, cols);
 }
 
-/* The whole group at once; -1 on failure, with *data_error telling why. */
+/*
+ * Adds the steps for persons without a document (only when there are
+ * some), then the screenings statement, to the transaction; the per-record
+ * rows of the latter go to *res.
+ */
+static void
+s_queue(struct db *db, struct db_batch *b, const struct pgarray *cols, bool undocumented,
+        PGresult **res)
+{
+	const char *values[INCOMING_COLUMNS];
+	int lengths[INCOMING_COLUMNS];
+
+	pgarray_params(cols, INCOMING_COLUMNS, values, lengths);
+	for (int step = undocumented ? STEP_HOUSEHOLDS : STEP_SCREENINGS; step < NSTATEMENTS; step++) {
+		bool rows = step == STEP_SCREENINGS;
+
+		db_batch_add_prepared(db, b, group_statements[step].what,
+		                      rows ? PGRES_TUPLES_OK : PGRES_COMMAND_OK, group_statements[step].name,
+		                      INCOMING_COLUMNS, values, lengths, rows ? res : NULL);
+	}
+}
+
+/*
+ * The whole group at once, in one round trip: BEGIN, the lock, the
+ * statements, COMMIT. -1 on failure, with *data_error telling why.
+ */
 static int
 s_store_set(struct ingestd *in, struct submission *head, bool undocumented, bool *data_error)
 {
 	struct db *db = in->daemon->db;
+	struct db_batch b;
 	PGresult *res = NULL;
+	int rc = -1;
 
 	*data_error = false;
-	if (!s_begin(db))
+	if (!db_batch_begin(db, &b))
 		return -1;
-	res = s_run(db, in->cols, undocumented);
-	if (res == NULL || !s_distribute(res, head))
-		goto fail;
+	db_batch_add(db, &b, "take the ingest lock", PGRES_TUPLES_OK, SQL_LOCK, 0, NULL, NULL, NULL);
+	s_queue(db, &b, in->cols, undocumented, &res);
+	if (db_batch_commit(db, &b))
+		rc = s_distribute(res, head) ? 0 : -1;
+	else
+		*data_error = s_data_error(db);
 	PQclear(res);
-	return db_command(db, "commit", "COMMIT", 0, NULL) ? 0 : -1;
-fail:
-	PQclear(res);
-	*data_error = s_data_error(db);
-	db_rollback(db);
-	return -1;
+	return rc;
 }
 
 /*

@@ -33,11 +33,19 @@ static const char SQL_AFTER[] =
 	"  AND s.id <= (SELECT last_id FROM consumer_offsets WHERE consumer = 'rulesd') "
 	"ORDER BY s.id LIMIT $2::int";
 
-/* Of the batch's first screenings of a person on a day, those with no earlier one that day. */
+/*
+ * Of the batch's first screenings of a person on a day, those with no
+ * earlier one that day. The earlier ones are looked up for each screening
+ * (a correlated subquery in the select list, kept there by OFFSET 0): as an
+ * anti-join the planner could hash the whole table when its statistics lag
+ * behind a table growing fast, as on the first day.
+ */
 static const char SQL_FIRST_OF_DAY[] =
-	"SELECT b.d, b.g FROM unnest($1::int8[], $2::int4[], $3::text[], $4::int8[]) AS b(p, d, g, i) "
-	"WHERE NOT EXISTS (SELECT 1 FROM screenings s WHERE s.person_id = b.p AND s.id < b.i "
-	"  AND " LOCAL_DAY("s.screened_at", "($5::int4[])[1]") " = b.d)";
+	"SELECT d, g FROM ("
+	"  SELECT b.d, b.g, EXISTS (SELECT 1 FROM screenings s WHERE s.person_id = b.p AND s.id < b.i "
+	"    AND " LOCAL_DAY("s.screened_at", "($5::int4[])[1]") " = b.d) AS seen "
+	"  FROM unnest($1::int8[], $2::int4[], $3::text[], $4::int8[]) AS b(p, d, g, i) OFFSET 0) x "
+	"WHERE NOT seen";
 
 /*
  * The batch's households: their grid, whether registered, and the days they
@@ -57,13 +65,20 @@ static const char SQL_ALERTS[] =
 	"       coalesce(observe_until > raised_at, false) "
 	"FROM alerts WHERE id > $1::bigint ORDER BY id LIMIT $2::int";
 
-/* Each person's latest alert up to the watermark that says whether they are observed. */
+/*
+ * Each person's latest alert up to the watermark that says whether they are
+ * observed. Each person's alerts are read through their own index (an
+ * aggregate, not ORDER BY id LIMIT 1, which the planner may answer by
+ * walking the primary key back from the watermark).
+ */
 static const char SQL_OBSERVED_BEFORE[] =
-	"SELECT DISTINCT ON (person_id) person_id, grid_code, "
-	"       kind <> 'released' AND coalesce(observe_until > raised_at, false) "
-	"FROM alerts WHERE person_id = ANY($1::int8[]) AND id <= ($2::int8[])[1] "
-	"  AND kind IN ('risk', 'follow_up_overdue', 'released') "
-	"ORDER BY person_id, id DESC";
+	"SELECT b.p, a.grid, a.observed FROM unnest($1::int8[]) AS b(p) CROSS JOIN LATERAL ("
+	"  SELECT (array_agg(grid_code ORDER BY id DESC))[1] AS grid, "
+	"         (array_agg(kind <> 'released' AND coalesce(observe_until > raised_at, false) "
+	"                    ORDER BY id DESC))[1] AS observed "
+	"  FROM alerts WHERE person_id = b.p AND id <= ($2::int8[])[1] "
+	"    AND kind IN ('risk', 'follow_up_overdue', 'released')) a "
+	"WHERE a.grid IS NOT NULL";
 
 /* Registrations after the watermark, counted per day and grid. */
 static const char SQL_REGISTERED[] =

@@ -1,8 +1,9 @@
 /*
- * Alerts for the command office. Each is written in the transaction of
- * what raised it (a screening's assessment, or a tick of the clock) and
- * kept in memory as a RiskAlert until COMMIT, then published with its grid
- * code as the topic. A transaction that fails publishes nothing.
+ * Alerts for the command office. Each is raised while its transaction
+ * evaluates (a screening's assessment, or a tick of the clock), kept in
+ * memory as a RiskAlert, and written with the transaction's others in one
+ * statement just before COMMIT; after COMMIT they are published with their
+ * grid code as the topic. A transaction that fails publishes nothing.
  */
 #include <jansson.h>
 #include <stdlib.h>
@@ -14,19 +15,32 @@
 #include "log.h"
 #include "rulesd.h"
 
-/* Writes an alert and returns what its message needs of the registry. */
-static const char SQL_ALERT[] =
-	"WITH a AS ("
-	"  INSERT INTO alerts (kind, screening_id, person_id, household_id, grid_code, level, "
+/*
+ * Writes the transaction's alerts in one statement, their columns as
+ * arrays, and returns for each one, in the order given, its id and what its
+ * message needs of the registry. Ids are drawn in that order, so alerts
+ * keep the order they were raised in.
+ */
+static const char SQL_ALERTS[] =
+	"WITH d AS ("
+	"  SELECT nextval('alerts_id_seq') AS id, u.* "
+	"  FROM unnest($1::text[], $2::int8[], $3::int8[], $4::int8[], $5::text[], $6::text[], "
+	"              $7::text[], $8::text[], $9::text[], $10::text[], $11::int8[]) WITH ORDINALITY "
+	"    AS u (kind, sid, pid, hid, grid, level, previous, ids, rs, action, observe, n)"
+	"), a AS ("
+	"  INSERT INTO alerts (id, kind, screening_id, person_id, household_id, grid_code, level, "
 	"    previous_level, rule_ids, reasons, action, observe_until) "
-	"  VALUES ($1, nullif($2::bigint, 0), nullif($3::bigint, 0), nullif($4::bigint, 0), $5, $6, $7, "
-	"          ARRAY(SELECT jsonb_array_elements_text($8::jsonb)), "
-	"          ARRAY(SELECT jsonb_array_elements_text($9::jsonb)), $10, "
-	"          to_timestamp(nullif($11::bigint, 0))) "
-	"  RETURNING id, raised_at, person_id, household_id) "
-	"SELECT a.id, extract(epoch FROM a.raised_at)::bigint, coalesce(p.name, ''), "
+	"  SELECT id, kind, nullif(sid, 0), nullif(pid, 0), nullif(hid, 0), grid, level, previous, "
+	"         ARRAY(SELECT jsonb_array_elements_text(ids::jsonb)), "
+	"         ARRAY(SELECT jsonb_array_elements_text(rs::jsonb)), action, "
+	"         to_timestamp(nullif(observe, 0)) "
+	"  FROM d ORDER BY n) "
+	"SELECT d.id, extract(epoch FROM now())::bigint, coalesce(p.name, ''), "
 	"       coalesce(p.id_number, ''), coalesce(p.phone, ''), coalesce(h.code, '') "
-	"FROM a LEFT JOIN persons p ON p.id = a.person_id LEFT JOIN households h ON h.id = a.household_id";
+	"FROM d LEFT JOIN persons p ON p.id = nullif(d.pid, 0) "
+	"       LEFT JOIN households h ON h.id = nullif(d.hid, 0) "
+	"ORDER BY d.n";
+#define ALERT_COLUMNS 11
 
 /* What the office is asked to do about an alert that no rule wrote. */
 static const char ACTION_RELEASED[] = "observation over without fever: released";
@@ -79,16 +93,14 @@ s_json_strings(const char *const *v, size_t n)
 	return text;
 }
 
-/* Builds the RiskAlert of a written alert; its strings are copied into ra (see s_wire). */
+/* Builds the RiskAlert of an alert drafted; its strings are copied into ra (see s_wire). */
 static void
-s_message(struct rulesd *r, struct raised *ra, const struct alert_draft *d, PGresult *res)
+s_message(struct rulesd *r, struct raised *ra, const struct alert_draft *d)
 {
 	Gridwall__V1__RiskAlert *a = &ra->alert;
 
 	gridwall__v1__risk_alert__init(a);
-	a->alert_id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
 	a->has_raised_at = true;
-	a->raised_at = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
 	a->has_kind = true;
 	a->kind = d->kind;
 	a->has_screening_id = d->screening_id > 0;
@@ -111,13 +123,22 @@ s_message(struct rulesd *r, struct raised *ra, const struct alert_draft *d, PGre
 		a->has_follow_up_due = d->person->follow_up_due > 0;
 		a->follow_up_due = d->person->follow_up_due;
 	}
-	snprintf(ra->name, sizeof(ra->name), "%s", PQgetvalue(res, 0, 2));
-	idcard_mask(PQgetvalue(res, 0, 3), ra->id_masked);
-	snprintf(ra->phone, sizeof(ra->phone), "%s", PQgetvalue(res, 0, 4));
-	snprintf(ra->household, sizeof(ra->household), "%s", PQgetvalue(res, 0, 5));
+	ra->has_action = d->action != NULL;
 	snprintf(ra->action, sizeof(ra->action), "%s", d->action ? d->action : "");
 	snprintf(ra->grid, sizeof(ra->grid), "%s", d->grid_code);
 	area_path(r->areas, d->grid_code, ra->path, sizeof(ra->path));
+}
+
+/* Fills in what the database gave a written alert: row i of SQL_ALERTS. */
+static void
+s_written(struct raised *ra, const PGresult *res, int i)
+{
+	ra->alert.alert_id = strtoll(PQgetvalue(res, i, 0), NULL, 10);
+	ra->alert.raised_at = strtoll(PQgetvalue(res, i, 1), NULL, 10);
+	snprintf(ra->name, sizeof(ra->name), "%s", PQgetvalue(res, i, 2));
+	idcard_mask(PQgetvalue(res, i, 3), ra->id_masked);
+	snprintf(ra->phone, sizeof(ra->phone), "%s", PQgetvalue(res, i, 4));
+	snprintf(ra->household, sizeof(ra->household), "%s", PQgetvalue(res, i, 5));
 }
 
 /*
@@ -141,39 +162,83 @@ s_wire(struct raised *ra)
 	a->state = (char *)"open";
 }
 
-/* Writes an alert and keeps its message for publishing; false on a database failure. */
+/* Keeps an alert to be written with the transaction's others; false when memory is short. */
 static bool
-s_write(struct rulesd *r, const struct alert_draft *d)
+s_draft(struct rulesd *r, const struct alert_draft *d)
 {
-	char v[4][24];
-	char *ids = s_json_strings(d->rule_ids, d->nrules);
-	char *reasons = s_json_strings(d->reasons, d->nrules);
-	const char *params[11] = {
-		kind_names[d->kind], v[0], v[1], v[2], d->grid_code,
-		codec_level_name((Gridwall__V1__RiskLevel)d->level),
-		codec_level_name((Gridwall__V1__RiskLevel)d->previous_level), ids, reasons, d->action,
-		v[3],
-	};
-	struct raised *ra = NULL;
-	PGresult *res = NULL;
-	bool ok = false;
+	struct raised *ra = s_new_raised(r);
 
-	snprintf(v[0], sizeof(v[0]), "%lld", (long long)d->screening_id);
-	snprintf(v[1], sizeof(v[1]), "%lld", (long long)d->person_id);
-	snprintf(v[2], sizeof(v[2]), "%lld", (long long)d->household_id);
-	snprintf(v[3], sizeof(v[3]), "%lld", d->person != NULL ? (long long)d->person->observe_until : 0LL);
-	if (ids == NULL || reasons == NULL)
-		goto out;
-	res = db_query(r->daemon->db, "insert alert", PGRES_TUPLES_OK, SQL_ALERT, 11, params);
-	if (res == NULL || (ra = s_new_raised(r)) == NULL)
-		goto out;
-	s_message(r, ra, d, res);
-	ok = true;
-out:
-	PQclear(res);
+	if (ra == NULL) {
+		log_error("out of memory raising an alert of grid %s", d->grid_code);
+		return false;
+	}
+	s_message(r, ra, d);
+	return true;
+}
+
+/* Adds an alert's row to the columns of SQL_ALERTS; false when memory is short. */
+static bool
+s_add_columns(struct pgarray *c, const struct raised *ra)
+{
+	const Gridwall__V1__RiskAlert *a = &ra->alert;
+	char *ids = s_json_strings((const char *const *)ra->rule_ids, a->n_rule_ids);
+	char *reasons = s_json_strings((const char *const *)ra->reasons, a->n_reasons);
+	bool ok = ids != NULL && reasons != NULL;
+
+	pgarray_text(&c[0], kind_names[a->kind]);
+	pgarray_int8(&c[1], a->screening_id);
+	pgarray_int8(&c[2], a->person_id);
+	pgarray_int8(&c[3], a->household_id);
+	pgarray_text(&c[4], ra->grid);
+	pgarray_text(&c[5], codec_level_name(a->level));
+	pgarray_text(&c[6], codec_level_name(a->previous_level));
+	pgarray_text(&c[7], ids);
+	pgarray_text(&c[8], reasons);
+	pgarray_text(&c[9], ra->has_action ? ra->action : NULL);
+	pgarray_int8(&c[10], a->observe_until);
 	free(ids);
 	free(reasons);
 	return ok;
+}
+
+void
+alert_write(struct rulesd *r, struct db_batch *b, size_t from, PGresult **res)
+{
+	static const uint32_t types[ALERT_COLUMNS] = {
+		PGARRAY_TEXT, PGARRAY_INT8, PGARRAY_INT8, PGARRAY_INT8, PGARRAY_TEXT, PGARRAY_TEXT,
+		PGARRAY_TEXT, PGARRAY_TEXT, PGARRAY_TEXT, PGARRAY_TEXT, PGARRAY_INT8,
+	};
+	const char *values[ALERT_COLUMNS];
+	int lengths[ALERT_COLUMNS];
+	bool ok = true;
+
+	if (from >= r->nraised)
+		return;
+	for (int i = 0; i < ALERT_COLUMNS; i++)
+		pgarray_begin(&r->cols[i], types[i]);
+	for (size_t i = from; i < r->nraised; i++)
+		ok &= s_add_columns(r->cols, &r->raised[i]);
+	for (int i = 0; i < ALERT_COLUMNS; i++)
+		ok &= pgarray_end(&r->cols[i]);
+	if (!ok) {
+		log_error("write alerts: out of memory");
+		b->failed = true;
+		return;
+	}
+	pgarray_params(r->cols, ALERT_COLUMNS, values, lengths);
+	db_batch_add(r->daemon->db, b, "write alerts", PGRES_TUPLES_OK, SQL_ALERTS, ALERT_COLUMNS,
+	             values, lengths, res);
+}
+
+void
+alert_written(struct rulesd *r, size_t from, const PGresult *res)
+{
+	size_t n = res != NULL ? (size_t)PQntuples(res) : 0;
+
+	if (from < r->nraised && n != r->nraised - from)
+		log_error("write alerts: %zu rows returned for %zu alerts", n, r->nraised - from);
+	for (size_t i = from; i < r->nraised && i - from < n; i++)
+		s_written(&r->raised[i], res, (int)(i - from));
 }
 
 bool
@@ -197,7 +262,7 @@ alert_risk(struct rulesd *r, const struct screening *s, const struct assessment 
 		d.rule_ids[d.nrules] = rule->id;
 		d.reasons[d.nrules++] = rule->reason;
 	}
-	return s_write(r, &d);
+	return s_draft(r, &d);
 }
 
 bool
@@ -223,7 +288,7 @@ alert_event(struct rulesd *r, const struct assess_event *ev)
 		log_warn("no grid known for an alert of person %lld; not raised", (long long)d.person_id);
 		return true;
 	}
-	return s_write(r, &d);
+	return s_draft(r, &d);
 }
 
 /* Publishes one alert with its grid code as topic. */

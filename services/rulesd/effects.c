@@ -87,31 +87,29 @@ s_add_assessment(struct rulesd *r, const struct screening *s, const struct asses
 	return true;
 }
 
-/* Writes the batch's assessments in one statement; false on failure. */
-static bool
-s_write_assessments(struct rulesd *r)
+/* Adds the batch's assessments, in one statement, to the transaction. */
+static void
+s_write_assessments(struct rulesd *r, struct db_batch *b)
 {
 	const char *values[ASSESSMENT_COLUMNS];
 	int lengths[ASSESSMENT_COLUMNS];
-	PGresult *res;
 	bool ok = true;
 
 	if (r->assessments[0].count == 0)
-		return true;
+		return;
 	for (int i = 0; i < ASSESSMENT_COLUMNS; i++)
 		ok &= pgarray_end(&r->assessments[i]);
 	if (!ok) {
 		log_error("write assessments: out of memory");
-		return false;
+		b->failed = true;
+		return;
 	}
 	pgarray_params(r->assessments, ASSESSMENT_COLUMNS, values, lengths);
-	res = db_query_binary(r->daemon->db, "write assessments", PGRES_COMMAND_OK, SQL_ASSESSMENTS,
-	                      ASSESSMENT_COLUMNS, values, lengths);
-	PQclear(res);
-	return res != NULL;
+	db_batch_add(r->daemon->db, b, "write assessments", PGRES_COMMAND_OK, SQL_ASSESSMENTS,
+	             ASSESSMENT_COLUMNS, values, lengths, NULL);
 }
 
-/* Evaluates one screening and writes what it changed. */
+/* Evaluates one screening and notes what it changed, for effects_write. */
 static bool
 s_screening(struct rulesd *r, size_t i)
 {
@@ -126,17 +124,29 @@ s_screening(struct rulesd *r, size_t i)
 	return (as.nfired == 0 || s_add_assessment(r, s, &as)) && (!as.alert || alert_risk(r, s, &as));
 }
 
-/* Writes the new watermark and commits; false on failure. */
-static bool
-s_finish(struct rulesd *r, int64_t last)
+bool
+effects_write(struct rulesd *r, size_t from, int64_t last)
 {
 	char wm[24];
 	const char *params[1] = { wm };
+	struct db_batch b;
+	PGresult *alerts = NULL;
 
-	snprintf(wm, sizeof(wm), "%lld", (long long)last);
-	return s_write_assessments(r) && state_persist(r) &&
-	       db_command(r->daemon->db, "advance watermark", SQL_WATERMARK, 1, params) &&
-	       db_command(r->daemon->db, "commit", "COMMIT", 0, NULL);
+	if (!db_batch_begin(r->daemon->db, &b))
+		return false;
+	s_write_assessments(r, &b);
+	alert_write(r, &b, from, &alerts);
+	state_persist(r, &b);
+	if (last > 0) {
+		snprintf(wm, sizeof(wm), "%lld", (long long)last);
+		db_batch_add(r->daemon->db, &b, "advance watermark", PGRES_COMMAND_OK, SQL_WATERMARK, 1,
+		             params, NULL, NULL);
+	}
+	if (!db_batch_commit(r->daemon->db, &b))
+		return false;
+	alert_written(r, from, alerts);
+	PQclear(alerts);
+	return true;
 }
 
 /* Evaluates batch[from, to) in one transaction up to watermark last; 0 once committed. */
@@ -145,19 +155,16 @@ s_commit_range(struct rulesd *r, size_t from, size_t to, int64_t last)
 {
 	size_t raised = r->nraised;
 
-	if (!db_command(r->daemon->db, "begin", "BEGIN", 0, NULL))
-		return -1;
 	assess_begin(&r->state);
 	s_begin_assessments(r);
 	for (size_t i = from; i < to; i++)
 		if (!s_screening(r, i))
 			goto fail;
-	if (!s_finish(r, last))
+	if (!effects_write(r, raised, last))
 		goto fail;
 	assess_commit(&r->state);
 	return 0;
 fail:
-	db_rollback(r->daemon->db);
 	assess_rollback(&r->state);
 	r->nraised = raised;
 	return -1;
@@ -179,15 +186,9 @@ s_skip(struct rulesd *r, const struct screening *s)
 {
 	log_error("screening %lld (person %lld) cannot be evaluated (SQLSTATE %s); skipped",
 	          (long long)s->id, (long long)s->person_id, db_last_sqlstate(r->daemon->db));
-	if (!db_command(r->daemon->db, "begin", "BEGIN", 0, NULL))
-		return -1;
 	assess_begin(&r->state);
 	s_begin_assessments(r);
-	if (!s_finish(r, s->id)) {
-		db_rollback(r->daemon->db);
-		return -1;
-	}
-	return 0;
+	return effects_write(r, r->nraised, s->id) ? 0 : -1;
 }
 
 /*

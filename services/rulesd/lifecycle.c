@@ -15,7 +15,7 @@
 #define HOUR_S 3600
 #define DAY_S 86400
 
-/* assess_tick: writes the alert of one event. */
+/* assess_tick: raises the alert of one event. */
 static bool
 s_event(void *arg, const struct assess_event *ev)
 {
@@ -30,13 +30,10 @@ lifecycle_tick(struct rulesd *r, int64_t now)
 	                              cfg->coverage_gap_days * DAY_S };
 
 	r->nraised = 0;
-	if (!state_load_new_households(r) ||
-	    !db_command(r->daemon->db, "begin", "BEGIN", 0, NULL))
+	if (!state_load_new_households(r))
 		return -1;
 	assess_begin(&r->state);
-	if (!assess_tick(&r->state, &clock, s_event, r) || !state_persist(r) ||
-	    !db_command(r->daemon->db, "commit", "COMMIT", 0, NULL)) {
-		db_rollback(r->daemon->db);
+	if (!assess_tick(&r->state, &clock, s_event, r) || !effects_write(r, 0, 0)) {
 		assess_rollback(&r->state);
 		r->nraised = 0;
 		return -1;

@@ -46,6 +46,7 @@ struct raised {
 	char grid[AREA_CODE_MAX];
 	char household[72];
 	char action[RULE_ACTION_MAX + 1];
+	bool has_action;                  /* action is NULL in the database when false */
 };
 
 struct rulesd {
@@ -85,19 +86,29 @@ int ruleset_check(const void *config);
 bool state_load(struct rulesd *r);
 /* Adds the households registered since the last load; false on failure. */
 bool state_load_new_households(struct rulesd *r);
-/* Writes every state the transaction changed; false on failure. */
-bool state_persist(struct rulesd *r);
+/* Adds the writes of every state the transaction changed to it. */
+void state_persist(struct rulesd *r, struct db_batch *b);
 
 /* alerts.c: writing alerts and publishing them after COMMIT. */
-/* Writes a risk alert for a screening's assessment; false on a database failure. */
+/* Raises a risk alert for a screening's assessment; false when memory is short. */
 bool alert_risk(struct rulesd *r, const struct screening *s, const struct assessment *as);
-/* Writes an alert for something time changed; false on a database failure. */
+/* Raises an alert for something time changed; false when memory is short. */
 bool alert_event(struct rulesd *r, const struct assess_event *ev);
+/* Adds the alerts raised since entry `from`, in one statement, to the transaction; its result goes to *res. */
+void alert_write(struct rulesd *r, struct db_batch *b, size_t from, PGresult **res);
+/* Gives the alerts raised since entry `from` the ids and registry fields of that result. */
+void alert_written(struct rulesd *r, size_t from, const PGresult *res);
 /* Publishes the alerts of the committed transaction, with the grid code as topic. */
 void alert_publish_all(struct rulesd *r);
 
 /* effects.c: one transaction per batch of screenings, with watermark last. */
 int effects_commit(struct rulesd *r, int64_t last);
+/*
+ * Writes, in one transaction sent whole, the assessments, the alerts raised
+ * since entry `from`, the states changed, and watermark last (none when 0);
+ * true once committed.
+ */
+bool effects_write(struct rulesd *r, size_t from, int64_t last);
 
 /* lifecycle.c: the clock. */
 void lifecycle_start(struct rulesd *r);

@@ -213,30 +213,29 @@ s_begin_columns(struct pgarray *c, const uint32_t *types, int n)
 		pgarray_begin(&c[i], types[i]);
 }
 
-/* Completes n column arrays and runs sql over them; false on failure. */
-static bool
-s_write_columns(struct rulesd *r, const char *what, const char *sql, struct pgarray *c, int n)
+/* Completes n column arrays and adds sql over them to the transaction. */
+static void
+s_write_columns(struct rulesd *r, struct db_batch *b, const char *what, const char *sql,
+                struct pgarray *c, int n)
 {
 	const char *values[PERSON_COLUMNS];
 	int lengths[PERSON_COLUMNS];
-	PGresult *res;
 	bool ok = true;
 
 	for (int i = 0; i < n; i++)
 		ok &= pgarray_end(&c[i]);
 	if (!ok) {
 		log_error("%s: out of memory", what);
-		return false;
+		b->failed = true;
+		return;
 	}
 	pgarray_params(c, n, values, lengths);
-	res = db_query_binary(r->daemon->db, what, PGRES_COMMAND_OK, sql, n, values, lengths);
-	PQclear(res);
-	return res != NULL;
+	db_batch_add(r->daemon->db, b, what, PGRES_COMMAND_OK, sql, n, values, lengths, NULL);
 }
 
-/* Writes the person states the transaction changed, in one statement. */
-static bool
-s_persist_persons(struct rulesd *r)
+/* Adds the person states the transaction changed, in one statement. */
+static void
+s_persist_persons(struct rulesd *r, struct db_batch *b)
 {
 	static const uint32_t types[PERSON_COLUMNS] = {
 		PGARRAY_INT8, PGARRAY_INT8, PGARRAY_TEXT, PGARRAY_INT8, PGARRAY_INT8, PGARRAY_TEXT,
@@ -254,8 +253,8 @@ s_persist_persons(struct rulesd *r)
 			n++;
 		}
 	}
-	return n == 0 || s_write_columns(r, "write person states", SQL_PERSIST_PERSONS, r->cols,
-	                                 PERSON_COLUMNS);
+	if (n > 0)
+		s_write_columns(r, b, "write person states", SQL_PERSIST_PERSONS, r->cols, PERSON_COLUMNS);
 }
 
 /* Whether a household's persisted columns changed (not only its member counts). */
@@ -266,9 +265,9 @@ s_household_changed(const struct assess_undo *u, const struct household_state *h
 	       u->old.household.gap_alerted_at != h->gap_alerted_at;
 }
 
-/* Writes the households the transaction changed, in one statement. */
-static bool
-s_persist_households(struct rulesd *r)
+/* Adds the households the transaction changed, in one statement. */
+static void
+s_persist_households(struct rulesd *r, struct db_batch *b)
 {
 	static const uint32_t types[HOUSEHOLD_COLUMNS] = { PGARRAY_INT8, PGARRAY_INT8, PGARRAY_INT8 };
 	size_t n = 0;
@@ -284,12 +283,14 @@ s_persist_households(struct rulesd *r)
 		pgarray_int8(&r->cols[2], h->gap_alerted_at);
 		n++;
 	}
-	return n == 0 || s_write_columns(r, "write household states", SQL_PERSIST_HOUSEHOLDS,
-	                                 r->cols, HOUSEHOLD_COLUMNS);
+	if (n > 0)
+		s_write_columns(r, b, "write household states", SQL_PERSIST_HOUSEHOLDS, r->cols,
+		                HOUSEHOLD_COLUMNS);
 }
 
-bool
-state_persist(struct rulesd *r)
+void
+state_persist(struct rulesd *r, struct db_batch *b)
 {
-	return s_persist_persons(r) && s_persist_households(r);
+	s_persist_persons(r, b);
+	s_persist_households(r, b);
 }

@@ -22,6 +22,7 @@
 #   BENCH_INFLIGHT [2]        batches outstanding per device
 #   BENCH_RATE [5000]         offered rate of the latency phase, records/s
 #   BENCH_LATENCY_S [20]      length of the latency phase
+#   BENCH_STATEMENTS [0]      1: PostgreSQL's time per statement after each phase
 set -u
 BUILD=${1:-build}
 . "$(dirname "$0")/../lib.sh"
@@ -57,6 +58,7 @@ mb() { awk -v k="$1" 'BEGIN { printf "%.0f", k / 1024 }'; }
 watermark() { sql "SELECT last_id FROM consumer_offsets WHERE consumer = '$1'"; }
 
 bench_city
+bench_statements_on
 sql "VACUUM ANALYZE" >/dev/null || die "VACUUM failed"
 
 # 1. The limit.
@@ -82,6 +84,9 @@ start_ingestd
 start_daemon rulesd
 start_daemon reportd
 sleep 2
+bench_statements_reset
+bench_waits_start
+bench_cpu_start
 say "city-day: $PERSONS records from $DEVICES devices, batch $BATCH, $INFLIGHT in flight, unpaced"
 t=$EPOCHREALTIME
 "$BUILD/fieldsim" day --database "$ADMIN_DB" --endpoint "$ENDPOINT" --devices "$DEVICES" \
@@ -109,6 +114,11 @@ E2E_ACK_RPS=$(ratio "$ACKED" "$ACK_S")
 E2E_RPS=$(ratio "$ACKED" "$CITY_S")
 ALERTS=$(sql "SELECT count(*) FROM alerts")
 say "city-day: evaluated and counted in $CITY_S s = $E2E_RPS records/s; $ALERTS alerts"
+bench_cpu_report "the city-day" "$CITY_S" >&2
+bench_statements_report >&2
+bench_waits_report >&2
+bench_statements_reset
+bench_waits_start
 
 # 3. Latency at a fixed offered rate, with a subscriber timing each alert's arrival.
 stamp() { while read -r line; do echo "$EPOCHREALTIME $line"; done; }
@@ -117,6 +127,7 @@ stamp() { while read -r line; do echo "$EPOCHREALTIME $line"; done; }
 FOLLOW_PID=$!
 sleep 1
 FIRST_LATENCY_ID=$(sql "SELECT coalesce(max(id), 0) FROM screenings")
+bench_cpu_start
 say "latency: $RATE records/s offered for $LATENCY_S s, one record per batch"
 "$BUILD/fieldsim" day --database "$ADMIN_DB" --endpoint "$ENDPOINT" --devices "$DEVICES" \
 	--rate "$RATE" --duration "$LATENCY_S" --count $((RATE * LATENCY_S * 2)) --batch 1 \
@@ -124,7 +135,10 @@ say "latency: $RATE records/s offered for $LATENCY_S s, one record per batch"
 	--arrivals 100 --seed 7 --quiet >"$GRIDWALL_VAR/latency.out" 2>"$GRIDWALL_VAR/latency.err" ||
 	say "warning: the latency phase's fieldsim exited with status $?"
 sample_memory
+bench_cpu_report "the latency phase" "$LATENCY_S" >&2
 sleep 2
+bench_statements_report >&2
+bench_waits_report >&2
 kill "$FOLLOW_PID" 2>/dev/null
 wait "$FOLLOW_PID" 2>/dev/null
 FOLLOW_PID=
@@ -134,13 +148,12 @@ OFFERED=$(ratio "$(field sent "$LAT_LINE")" "$LATENCY_S")
 P50_ACK=$(field p50_ack_ms "$LAT_LINE")
 P99_ACK=$(field p99_ack_ms "$LAT_LINE")
 # push-to-alert of each alert of a latency-phase screening: arrival - received_at
-awk '{ t = $1; $1 = ""; print t "\t" $0 }' "$GRIDWALL_VAR/alerts.timed" |
-	while IFS=$'\t' read -r at json; do
-		id=$(jq -r 'select(.kind == "risk") | .screening_id // empty' <<<"$json")
-		[ -n "$id" ] && [ "$id" -gt "$FIRST_LATENCY_ID" ] && echo "$id $at"
-	done >"$GRIDWALL_VAR/alert_arrivals"
+# (one jq over every line: the stamp, then the alert's JSON)
+jq -R -r --argjson first "$FIRST_LATENCY_ID" '
+	(index(" ")) as $sp | (.[$sp + 1:] | fromjson) as $a
+	| select($a.kind == "risk" and ($a.screening_id // 0) > $first)
+	| "\($a.screening_id)\t\(.[:$sp])"' "$GRIDWALL_VAR/alerts.timed" >"$GRIDWALL_VAR/alert_arrivals.tsv"
 sql "CREATE TABLE bench_arrivals (screening_id bigint, arrived double precision)" >/dev/null
-tr ' ' '\t' <"$GRIDWALL_VAR/alert_arrivals" >"$GRIDWALL_VAR/alert_arrivals.tsv"
 psql -X -q "$ADMIN_DB" -c "\\copy bench_arrivals FROM '$GRIDWALL_VAR/alert_arrivals.tsv'" >/dev/null
 read -r NALERT P50_ALERT P99_ALERT <<<"$(sql "SELECT count(*) || ' ' ||
 	coalesce(round(percentile_cont(0.5) WITHIN GROUP (ORDER BY ms)::numeric, 1), 0) || ' ' ||
