@@ -305,9 +305,11 @@ write_gridwall_conf() {
 		max_connections = 100
 		superuser_reserved_connections = 3
 
-		# Memory: the machine runs the three daemons and the tests too.
-		shared_buffers = 256MB
-		effective_cache_size = 1GB
+		# Memory: the machine runs the three daemons and the tests too. A
+		# city's hot pages (the persons and screenings indexes) are more
+		# than 256MB; 1GB keeps them in PostgreSQL's own cache.
+		shared_buffers = 1GB
+		effective_cache_size = 4GB
 		work_mem = 8MB
 		maintenance_work_mem = 64MB
 
@@ -322,10 +324,15 @@ write_gridwall_conf() {
 		jit = off
 		random_page_cost = 1.1
 
-		# WAL: spread checkpoints, keep durability defaults (see above).
-		wal_compression = on
-		max_wal_size = 1GB
-		checkpoint_timeout = 10min
+		# WAL: rare, spread checkpoints; durability defaults kept (see
+		# above). After a checkpoint the first change to each page writes
+		# the whole page to the WAL, and a screening changes several pages
+		# at random (its indexes, the person and household its foreign keys
+		# lock): checkpoints every 1GB of WAL multiplied the WAL and made
+		# commits stall (docs/performance.md, the city-day benchmark).
+		wal_compression = lz4
+		max_wal_size = 8GB
+		checkpoint_timeout = 30min
 
 		# Logging to $LOG_FILE (pg_ctl -l).
 		log_line_prefix = '%m [%p] %q%u@%d '

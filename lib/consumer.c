@@ -11,6 +11,8 @@
 #include "consumer.h"
 #include "log.h"
 
+#define SLOW_COMMIT_MS 100.0    /* a batch committed slower than this is logged */
+
 static void s_catch_up_cb(uv_timer_t *t);
 static void s_flush_cb(uv_timer_t *t);
 
@@ -44,11 +46,17 @@ s_id(const struct consumer *c, size_t i)
 	return id;
 }
 
-/* Commits the batch up to last; advances the watermark on success. */
+/* Commits the batch up to last; advances the watermark on success. A slow commit is logged. */
 static bool
 s_commit(struct consumer *c, int64_t last)
 {
-	if (c->ops->commit(c->arg, last) != 0) {
+	uint64_t start = uv_hrtime();
+	int rc = c->ops->commit(c->arg, last);
+	double ms = (double)(uv_hrtime() - start) / 1e6;
+
+	if (ms >= SLOW_COMMIT_MS)
+		log_info("slow batch: up to id %lld committed in %.0f ms", (long long)last, ms);
+	if (rc != 0) {
 		log_warn("batch up to id %lld not committed; will read it again from the table",
 		         (long long)last);
 		return false;

@@ -25,6 +25,7 @@ static const char *const counted_codes[] = {
 	VERR_WRONG_DISTRICT, "other",
 };
 #define NCODES (sizeof(counted_codes) / sizeof(counted_codes[0]))
+#define SLOW_STORE_MS 100.0     /* a group stored slower than this is logged */
 
 /* The codes /metrics lists, in a fixed order. */
 const char *const *
@@ -275,6 +276,15 @@ s_answer(struct ingestd *in, struct submission *sub, uint64_t now)
 	submission_free(sub);
 }
 
+/* Counts a group's store time; one that took long is logged, to be matched with the database's log. */
+static void
+s_observe_store(struct ingestd *in, double ms)
+{
+	histogram_observe(&in->stats.commit_ms, ms);
+	if (ms >= SLOW_STORE_MS)
+		log_info("slow group: %zu records stored in %.0f ms", in->group_records, ms);
+}
+
 void
 group_flush(struct ingestd *in)
 {
@@ -287,7 +297,7 @@ group_flush(struct ingestd *in)
 	in->head = in->tail = NULL;
 	if (in->group_records > 0) {
 		rc = store_group(in, head);
-		histogram_observe(&in->stats.commit_ms, (double)(uv_hrtime() - start) / 1e6);
+		s_observe_store(in, (double)(uv_hrtime() - start) / 1e6);
 		histogram_observe(&in->stats.group_size, (double)in->group_records);
 		in->stats.groups++;
 	}

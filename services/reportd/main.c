@@ -22,7 +22,7 @@ static const struct config_key reportd_keys[] = {
 	  "address:port of the HTTP API" },
 	{ "batch_max", CONFIG_INT, "1000", 1, 100000, true, OWN(batch_max),
 	  "most screenings counted in one transaction" },
-	{ "flush_delay_ms", CONFIG_INT, "20", 0, 10000, true, OWN(flush_delay_ms),
+	{ "flush_delay_ms", CONFIG_INT, "250", 0, 10000, true, OWN(flush_delay_ms),
 	  "how long live events wait to be batched" },
 	{ "catch_up_interval_ms", CONFIG_INT, "2000", 10, 600000, true, OWN(catch_up_interval_ms),
 	  "how often the tables are checked for screenings whose event was lost" },

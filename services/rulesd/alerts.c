@@ -41,6 +41,7 @@ static const char SQL_ALERTS[] =
 	"       LEFT JOIN households h ON h.id = nullif(d.hid, 0) "
 	"ORDER BY d.n";
 #define ALERT_COLUMNS 11
+#define STMT_ALERTS "rulesd_alerts"
 
 /* What the office is asked to do about an alert that no rule wrote. */
 static const char ACTION_RELEASED[] = "observation over without fever: released";
@@ -226,8 +227,14 @@ alert_write(struct rulesd *r, struct db_batch *b, size_t from, PGresult **res)
 		return;
 	}
 	pgarray_params(r->cols, ALERT_COLUMNS, values, lengths);
-	db_batch_add(r->daemon->db, b, "write alerts", PGRES_TUPLES_OK, SQL_ALERTS, ALERT_COLUMNS,
-	             values, lengths, res);
+	db_batch_add_prepared(r->daemon->db, b, "write alerts", PGRES_TUPLES_OK, STMT_ALERTS,
+	                      ALERT_COLUMNS, values, lengths, res);
+}
+
+bool
+alert_prepare(struct rulesd *r)
+{
+	return db_prepare(r->daemon->db, "prepare the alerts statement", STMT_ALERTS, SQL_ALERTS);
 }
 
 void

@@ -31,6 +31,7 @@ static const char SQL_ASSESSMENTS[] =
 	"  AS t (s, p, l, ids, rs, a) "
 	"ON CONFLICT (screening_id) DO NOTHING";
 #define ASSESSMENT_COLUMNS 6
+#define STMT_ASSESSMENTS "rulesd_assessments"
 
 static const char SQL_WATERMARK[] =
 	"UPDATE consumer_offsets SET last_id = $1::bigint, updated_at = now() WHERE consumer = 'rulesd'";
@@ -105,8 +106,17 @@ s_write_assessments(struct rulesd *r, struct db_batch *b)
 		return;
 	}
 	pgarray_params(r->assessments, ASSESSMENT_COLUMNS, values, lengths);
-	db_batch_add(r->daemon->db, b, "write assessments", PGRES_COMMAND_OK, SQL_ASSESSMENTS,
-	             ASSESSMENT_COLUMNS, values, lengths, NULL);
+	db_batch_add_prepared(r->daemon->db, b, "write assessments", PGRES_COMMAND_OK, STMT_ASSESSMENTS,
+	                      ASSESSMENT_COLUMNS, values, lengths, NULL);
+}
+
+bool
+effects_prepare(struct rulesd *r)
+{
+	return db_script(r->daemon->db, "forget prepared statements", "DEALLOCATE ALL") &&
+	       db_prepare(r->daemon->db, "prepare the assessments statement", STMT_ASSESSMENTS,
+	                  SQL_ASSESSMENTS) &&
+	       alert_prepare(r) && state_prepare(r);
 }
 
 /* Evaluates one screening and notes what it changed, for effects_write. */

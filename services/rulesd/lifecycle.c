@@ -14,6 +14,7 @@
 
 #define HOUR_S 3600
 #define DAY_S 86400
+#define SLOW_TICK_MS 50.0       /* a tick slower than this is logged: it holds up alerts */
 
 /* assess_tick: raises the alert of one event. */
 static bool
@@ -50,11 +51,17 @@ static void
 s_timer_cb(uv_timer_t *t)
 {
 	struct rulesd *r = t->data;
+	uint64_t start = uv_hrtime();
+	double ms;
 
 	if (!r->state_loaded || !r->consumer.ready || r->consumer.catching_up || r->daemon->draining)
 		return;
 	if (lifecycle_tick(r, (int64_t)time(NULL)) != 0)
 		log_warn("clock tick failed; trying again at the next");
+	ms = (double)(uv_hrtime() - start) / 1e6;
+	if (ms >= SLOW_TICK_MS)
+		log_info("slow clock tick: %.0f ms over %zu households and %zu persons", ms,
+		         r->state.nhouseholds, r->state.npersons);
 }
 
 void

@@ -102,7 +102,7 @@ s_commit(void *arg, int64_t last)
 		return -1;
 	}
 	if (r->nraised > 0)
-		log_info("evaluated %zu, raised %zu alerts (watermark %lld)", r->nbatch, r->nraised,
+		log_debug("evaluated %zu, raised %zu alerts (watermark %lld)", r->nbatch, r->nraised,
 		         (long long)last);
 	alert_publish_all(r);
 	for (size_t i = 0; i < r->nbatch; i++)
@@ -153,15 +153,17 @@ s_apply_limits(struct rulesd *r)
 static const char SQL_WATERMARK[] =
 	"SELECT last_id FROM consumer_offsets WHERE consumer = 'rulesd'";
 
-/* Reads the registries, the states and the watermark; true when all are loaded. */
+/* Prepares the statements, reads the registries, the states and the watermark; true when all are done. */
 static bool
 s_load_state(struct rulesd *r, int64_t *watermark)
 {
 	PGresult *res = db_query(r->daemon->db, "read watermark", PGRES_TUPLES_OK, SQL_WATERMARK, 0, NULL);
 	struct area_tree *areas;
 
-	if (res == NULL)
+	if (res == NULL || !effects_prepare(r)) {
+		PQclear(res);
 		return false;
+	}
 	*watermark = PQntuples(res) > 0 ? strtoll(PQgetvalue(res, 0, 0), NULL, 10) : 0;
 	PQclear(res);
 	if (!risk_registry_load(r->daemon->db, &r->risk))

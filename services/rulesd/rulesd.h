@@ -86,6 +86,8 @@ int ruleset_check(const void *config);
 bool state_load(struct rulesd *r);
 /* Adds the households registered since the last load; false on failure. */
 bool state_load_new_households(struct rulesd *r);
+/* Prepares the statements that write the states, on this connection; false (logged) on failure. */
+bool state_prepare(struct rulesd *r);
 /* Adds the writes of every state the transaction changed to it. */
 void state_persist(struct rulesd *r, struct db_batch *b);
 
@@ -96,6 +98,8 @@ bool alert_risk(struct rulesd *r, const struct screening *s, const struct assess
 bool alert_event(struct rulesd *r, const struct assess_event *ev);
 /* Adds the alerts raised since entry `from`, in one statement, to the transaction; its result goes to *res. */
 void alert_write(struct rulesd *r, struct db_batch *b, size_t from, PGresult **res);
+/* Prepares the statement that writes alerts, on this connection; false (logged) on failure. */
+bool alert_prepare(struct rulesd *r);
 /* Gives the alerts raised since entry `from` the ids and registry fields of that result. */
 void alert_written(struct rulesd *r, size_t from, const PGresult *res);
 /* Publishes the alerts of the committed transaction, with the grid code as topic. */
@@ -109,6 +113,11 @@ int effects_commit(struct rulesd *r, int64_t last);
  * true once committed.
  */
 bool effects_write(struct rulesd *r, size_t from, int64_t last);
+/*
+ * Prepares the statements of effects_write once per connection: parsed and
+ * planned anew, they cost more than the writes of a small batch.
+ */
+bool effects_prepare(struct rulesd *r);
 
 /* lifecycle.c: the clock. */
 void lifecycle_start(struct rulesd *r);

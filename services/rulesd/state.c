@@ -19,11 +19,18 @@
 #define STR(x) #x
 #define XSTR(x) STR(x)
 
+/*
+ * A page of households with their states, each state looked up by its key
+ * (LIMIT 1 keeps the lookup per household: as a join, the planner could
+ * hash every state when the statistics lag behind a table filling fast).
+ */
 static const char SQL_HOUSEHOLDS[] =
 	"SELECT h.id, h.grid_code, h.kind = 'registered', extract(epoch FROM h.created_at)::bigint, "
 	"       coalesce(extract(epoch FROM hs.last_screened_at)::bigint, 0), "
 	"       coalesce(extract(epoch FROM hs.gap_alerted_at)::bigint, 0) "
-	"FROM households h LEFT JOIN household_states hs ON hs.household_id = h.id "
+	"FROM households h LEFT JOIN LATERAL ("
+	"  SELECT last_screened_at, gap_alerted_at FROM household_states "
+	"  WHERE household_id = h.id LIMIT 1) hs ON true "
 	"WHERE h.id > $1::bigint ORDER BY h.id LIMIT " XSTR(STATE_PAGE);
 
 static const char SQL_PERSONS[] =
@@ -64,6 +71,8 @@ static const char SQL_PERSIST_HOUSEHOLDS[] =
 	"ON CONFLICT (household_id) DO UPDATE SET last_screened_at = EXCLUDED.last_screened_at, "
 	"  gap_alerted_at = EXCLUDED.gap_alerted_at";
 #define HOUSEHOLD_COLUMNS 3
+#define STMT_PERSONS "rulesd_person_states"
+#define STMT_HOUSEHOLDS "rulesd_household_states"
 
 /* Column i of a row as a number. */
 static int64_t
@@ -213,9 +222,9 @@ s_begin_columns(struct pgarray *c, const uint32_t *types, int n)
 		pgarray_begin(&c[i], types[i]);
 }
 
-/* Completes n column arrays and adds sql over them to the transaction. */
+/* Completes n column arrays and adds the prepared statement over them to the transaction. */
 static void
-s_write_columns(struct rulesd *r, struct db_batch *b, const char *what, const char *sql,
+s_write_columns(struct rulesd *r, struct db_batch *b, const char *what, const char *name,
                 struct pgarray *c, int n)
 {
 	const char *values[PERSON_COLUMNS];
@@ -230,7 +239,7 @@ s_write_columns(struct rulesd *r, struct db_batch *b, const char *what, const ch
 		return;
 	}
 	pgarray_params(c, n, values, lengths);
-	db_batch_add(r->daemon->db, b, what, PGRES_COMMAND_OK, sql, n, values, lengths, NULL);
+	db_batch_add_prepared(r->daemon->db, b, what, PGRES_COMMAND_OK, name, n, values, lengths, NULL);
 }
 
 /* Adds the person states the transaction changed, in one statement. */
@@ -254,7 +263,7 @@ s_persist_persons(struct rulesd *r, struct db_batch *b)
 		}
 	}
 	if (n > 0)
-		s_write_columns(r, b, "write person states", SQL_PERSIST_PERSONS, r->cols, PERSON_COLUMNS);
+		s_write_columns(r, b, "write person states", STMT_PERSONS, r->cols, PERSON_COLUMNS);
 }
 
 /* Whether a household's persisted columns changed (not only its member counts). */
@@ -284,8 +293,17 @@ s_persist_households(struct rulesd *r, struct db_batch *b)
 		n++;
 	}
 	if (n > 0)
-		s_write_columns(r, b, "write household states", SQL_PERSIST_HOUSEHOLDS, r->cols,
+		s_write_columns(r, b, "write household states", STMT_HOUSEHOLDS, r->cols,
 		                HOUSEHOLD_COLUMNS);
+}
+
+bool
+state_prepare(struct rulesd *r)
+{
+	return db_prepare(r->daemon->db, "prepare the person states statement", STMT_PERSONS,
+	                  SQL_PERSIST_PERSONS) &&
+	       db_prepare(r->daemon->db, "prepare the household states statement", STMT_HOUSEHOLDS,
+	                  SQL_PERSIST_HOUSEHOLDS);
 }
 
 void

@@ -10,8 +10,10 @@
 #      counted, and the total time;
 #   3. push-to-ack and push-to-alert latency at a fixed offered rate
 #      (push-to-alert: from the screening's arrival in ingestd, its
-#      received_at, to the alert reaching a subscriber of rulesd's PUB);
-#   4. the peak resident memory of each daemon and of PostgreSQL.
+#      received_at, to the alert reaching a subscriber of rulesd's PUB):
+#      a window just after a checkpoint, then the steady window after it;
+#   4. the peak resident memory of each daemon and of PostgreSQL (its
+#      processes' proportional set sizes added up).
 # A bench is not a test: it asserts nothing and exits non-zero only when it
 # could not measure. The last line is the RESULT line.
 #
@@ -40,7 +42,7 @@ COLUMNS="client_uuid, device_id, worker_id, team_id, channel, screened_at, grid_
 MIX=(--invalid 0 --resends 0)
 T0=$EPOCHREALTIME
 
-# Peak resident memory (kB) seen of each daemon and of PostgreSQL's processes together.
+# Peak resident memory (kB) seen of each daemon and of PostgreSQL's processes together (PSS).
 PEAK_ingestd=0 PEAK_rulesd=0 PEAK_reportd=0 PEAK_pg=0
 sample_memory() {
 	local d kb pg
@@ -51,7 +53,9 @@ sample_memory() {
 		peak_var=PEAK_$d
 		[ "${kb:-0}" -gt "${!peak_var}" ] && eval "PEAK_$d=$kb"
 	done
-	pg=$(ps -C postgres -o rss= 2>/dev/null | awk '{ s += $1 } END { print s + 0 }')
+	# proportional set size: the shared buffers counted once, not once per process
+	pg=$(for p in $(pgrep -x postgres); do cat "/proc/$p/smaps_rollup" 2>/dev/null; done |
+		awk '$1 == "Pss:" { s += $2 } END { print s + 0 }')
 	[ "$pg" -gt "$PEAK_pg" ] && PEAK_pg=$pg
 }
 mb() { awk -v k="$1" 'BEGIN { printf "%.0f", k / 1024 }'; }
@@ -59,6 +63,7 @@ watermark() { sql "SELECT last_id FROM consumer_offsets WHERE consumer = '$1'"; 
 
 bench_city
 bench_statements_on
+bench_pg_settings
 sql "VACUUM ANALYZE" >/dev/null || die "VACUUM failed"
 
 # 1. The limit.
@@ -120,48 +125,62 @@ bench_waits_report >&2
 bench_statements_reset
 bench_waits_start
 
-# 3. Latency at a fixed offered rate, with a subscriber timing each alert's arrival.
+# 3. Latency at a fixed offered rate, with a subscriber timing each alert's
+# arrival: a window just after a checkpoint (the first change to each page
+# after one writes the whole page to the WAL), then the steady window after
+# it, whose figures are the targets'.
 stamp() { while read -r line; do echo "$EPOCHREALTIME $line"; done; }
 "$BUILD/gridctl" alerts --follow --json --limit 1 --database "$DB" \
 	--endpoint "tcp://127.0.0.1:$((BASE + 3))" 2>/dev/null > >(stamp >"$GRIDWALL_VAR/alerts.timed") &
 FOLLOW_PID=$!
 sleep 1
-FIRST_LATENCY_ID=$(sql "SELECT coalesce(max(id), 0) FROM screenings")
-bench_cpu_start
-say "latency: $RATE records/s offered for $LATENCY_S s, one record per batch"
-"$BUILD/fieldsim" day --database "$ADMIN_DB" --endpoint "$ENDPOINT" --devices "$DEVICES" \
-	--rate "$RATE" --duration "$LATENCY_S" --count $((RATE * LATENCY_S * 2)) --batch 1 \
-	--inflight 4 --linger-ms 50 --timeout-ms "$TIMEOUT_MS" --retries 1 "${MIX[@]}" \
-	--arrivals 100 --seed 7 --quiet >"$GRIDWALL_VAR/latency.out" 2>"$GRIDWALL_VAR/latency.err" ||
-	say "warning: the latency phase's fieldsim exited with status $?"
-sample_memory
-bench_cpu_report "the latency phase" "$LATENCY_S" >&2
-sleep 2
-bench_statements_report >&2
-bench_waits_report >&2
+sql "CREATE TABLE bench_arrivals (screening_id bigint, arrived double precision)" >/dev/null
+
+# latency_window NAME SEED: one window; sets OFFERED, P50_ACK, P99_ACK, NALERT, P50_ALERT, P99_ALERT.
+latency_window() {
+	local first last line
+	first=$(sql "SELECT coalesce(max(id), 0) FROM screenings")
+	bench_cpu_start
+	say "latency, $1: $RATE records/s offered for $LATENCY_S s, one record per batch"
+	"$BUILD/fieldsim" day --database "$ADMIN_DB" --endpoint "$ENDPOINT" --devices "$DEVICES" \
+		--rate "$RATE" --duration "$LATENCY_S" --count $((RATE * LATENCY_S * 2)) --batch 1 \
+		--inflight 4 --linger-ms 50 --timeout-ms "$TIMEOUT_MS" --retries 1 "${MIX[@]}" \
+		--arrivals 100 --seed "$2" --quiet >"$GRIDWALL_VAR/latency-$2.out" 2>"$GRIDWALL_VAR/latency-$2.err" ||
+		say "warning: the latency phase's fieldsim exited with status $?"
+	sample_memory
+	bench_cpu_report "the latency window $1" "$LATENCY_S" >&2
+	sleep 2
+	last=$(sql "SELECT coalesce(max(id), 0) FROM screenings")
+	bench_statements_report >&2
+	bench_waits_report >&2
+	line=$(tail -n 1 "$GRIDWALL_VAR/latency-$2.out")
+	OFFERED=$(ratio "$(field sent "$line")" "$LATENCY_S")
+	P50_ACK=$(field p50_ack_ms "$line")
+	P99_ACK=$(field p99_ack_ms "$line")
+	# push-to-alert of each alert of a window's screening: arrival - received_at
+	# (one jq over every line: the stamp, then the alert's JSON)
+	jq -R -r --argjson first "$first" --argjson last "$last" '
+		(index(" ")) as $sp | (.[$sp + 1:] | fromjson) as $a
+		| select($a.kind == "risk" and ($a.screening_id // 0) > $first and $a.screening_id <= $last)
+		| "\($a.screening_id)\t\(.[:$sp])"' "$GRIDWALL_VAR/alerts.timed" >"$GRIDWALL_VAR/arrivals.tsv"
+	sql "TRUNCATE bench_arrivals" >/dev/null
+	psql -X -q "$ADMIN_DB" -c "\\copy bench_arrivals FROM '$GRIDWALL_VAR/arrivals.tsv'" >/dev/null
+	read -r NALERT P50_ALERT P99_ALERT <<<"$(sql "SELECT count(*) || ' ' ||
+		coalesce(round(percentile_cont(0.5) WITHIN GROUP (ORDER BY ms)::numeric, 1), 0) || ' ' ||
+		coalesce(round(percentile_cont(0.99) WITHIN GROUP (ORDER BY ms)::numeric, 1), 0)
+		FROM (SELECT (b.arrived - extract(epoch FROM s.received_at)) * 1000 AS ms
+		        FROM bench_arrivals b JOIN screenings s ON s.id = b.screening_id) x")"
+	say "latency, $1: $OFFERED records/s achieved; push-to-ack p50 $P50_ACK ms, p99 $P99_ACK ms; push-to-alert p50 $P50_ALERT ms, p99 $P99_ALERT ms over $NALERT alerts"
+}
+
+sql "CHECKPOINT" >/dev/null
+latency_window "after a checkpoint" 8
+CKPT_LINE="push-to-ack p50 $P50_ACK ms, p99 $P99_ACK ms; push-to-alert p50 $P50_ALERT ms, p99 $P99_ALERT ms at $OFFERED/s"
+CKPT_P99_ALERT=$P99_ALERT
+latency_window "steady" 7
 kill "$FOLLOW_PID" 2>/dev/null
 wait "$FOLLOW_PID" 2>/dev/null
 FOLLOW_PID=
-sleep 0.2
-LAT_LINE=$(tail -n 1 "$GRIDWALL_VAR/latency.out")
-OFFERED=$(ratio "$(field sent "$LAT_LINE")" "$LATENCY_S")
-P50_ACK=$(field p50_ack_ms "$LAT_LINE")
-P99_ACK=$(field p99_ack_ms "$LAT_LINE")
-# push-to-alert of each alert of a latency-phase screening: arrival - received_at
-# (one jq over every line: the stamp, then the alert's JSON)
-jq -R -r --argjson first "$FIRST_LATENCY_ID" '
-	(index(" ")) as $sp | (.[$sp + 1:] | fromjson) as $a
-	| select($a.kind == "risk" and ($a.screening_id // 0) > $first)
-	| "\($a.screening_id)\t\(.[:$sp])"' "$GRIDWALL_VAR/alerts.timed" >"$GRIDWALL_VAR/alert_arrivals.tsv"
-sql "CREATE TABLE bench_arrivals (screening_id bigint, arrived double precision)" >/dev/null
-psql -X -q "$ADMIN_DB" -c "\\copy bench_arrivals FROM '$GRIDWALL_VAR/alert_arrivals.tsv'" >/dev/null
-read -r NALERT P50_ALERT P99_ALERT <<<"$(sql "SELECT count(*) || ' ' ||
-	coalesce(round(percentile_cont(0.5) WITHIN GROUP (ORDER BY ms)::numeric, 1), 0) || ' ' ||
-	coalesce(round(percentile_cont(0.99) WITHIN GROUP (ORDER BY ms)::numeric, 1), 0)
-	FROM (SELECT (b.arrived - extract(epoch FROM s.received_at)) * 1000 AS ms
-	        FROM bench_arrivals b JOIN screenings s ON s.id = b.screening_id) x")"
-say "latency: $OFFERED records/s achieved; push-to-ack p50 $P50_ACK ms, p99 $P99_ACK ms; push-to-alert p50 $P50_ALERT ms, p99 $P99_ALERT ms over $NALERT alerts"
-
 for d in reportd rulesd ingestd; do
 	sample_memory
 	stop_daemon "$d"
@@ -180,7 +199,8 @@ printf '  %-20s %s\n' \
 	"ratio" "$RATIO of COPY (target >= 0.5)" \
 	"push-to-ack" "p50 $P50_ACK ms, p99 $P99_ACK ms at $RATE/s offered, $OFFERED/s achieved" \
 	"push-to-alert" "p50 $P50_ALERT ms, p99 $P99_ALERT ms over $NALERT alerts (target p99 < 50 ms: $(verdict "$ALERT_OK"))" \
-	"peak RSS" "ingestd $(mb "$PEAK_ingestd") MB, rulesd $(mb "$PEAK_rulesd") MB, reportd $(mb "$PEAK_reportd") MB, PostgreSQL $(mb "$PEAK_pg") MB (all its processes)" \
+	"after a checkpoint" "$CKPT_LINE (the window before, right after CHECKPOINT)" \
+	"peak RSS" "ingestd $(mb "$PEAK_ingestd") MB, rulesd $(mb "$PEAK_rulesd") MB, reportd $(mb "$PEAK_reportd") MB, PostgreSQL $(mb "$PEAK_pg") MB (all its processes, shared memory counted once)" \
 	"alerts" "$ALERTS in the city-day" \
 	"whole run" "$(since) s"
 echo

@@ -15,6 +15,11 @@ bench_cleanup() {
 		[ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null
 	done
 	if [ -n "${GRIDWALL_VAR:-}" ]; then
+		# BENCH_LOGS=DIR keeps the run's logs (the daemons', PostgreSQL's, fieldsim's)
+		if [ -n "${BENCH_LOGS:-}" ]; then
+			mkdir -p "$BENCH_LOGS" && cp -r "$GRIDWALL_VAR"/log "$GRIDWALL_VAR"/*.out "$GRIDWALL_VAR"/*.err \
+				"$BENCH_LOGS"/ 2>/dev/null
+		fi
 		if [ "$rc" -ne 0 ]; then
 			for f in "$GRIDWALL_VAR"/log/*.log "$GRIDWALL_VAR"/*.err; do
 				[ -s "$f" ] || continue
@@ -102,7 +107,7 @@ bench_statements_on() {
 }
 bench_statements_reset() {
 	[ "${BENCH_STATEMENTS:-0}" = 1 ] || return 0
-	sql "SELECT pg_stat_statements_reset()" >/dev/null
+	sql "SELECT pg_stat_statements_reset(), pg_stat_reset_shared('wal')" >/dev/null
 }
 bench_statements_report() {
 	[ "${BENCH_STATEMENTS:-0}" = 1 ] || return 0
@@ -116,6 +121,9 @@ bench_statements_report() {
 		  FROM pg_stat_statements s JOIN pg_roles r ON r.oid = s.userid
 		 WHERE s.query NOT LIKE '%bench_waits%' AND s.query NOT LIKE 'SELECT pg_sleep%'
 		 ORDER BY s.total_exec_time DESC LIMIT 15"
+	psql -X -q -P pager=off "$ADMIN_DB" -c "
+		SELECT wal_records, wal_fpi AS full_page_images, pg_size_pretty(wal_bytes) AS wal,
+		       wal_sync AS syncs, round(wal_sync_time) AS sync_ms FROM pg_stat_wal"
 }
 
 # With BENCH_STATEMENTS=1, also what each daemon's backend was doing: its
@@ -155,7 +163,7 @@ cpu_snapshot() {
 	done < <(psql -X -q -t -A -F ' ' "$ADMIN_DB" -c \
 		"SELECT pid, usename FROM pg_stat_activity WHERE usename LIKE 'gridwall%'" 2>/dev/null)
 	for stat in /proc/[0-9]*/stat; do
-		read -r line <"$stat" 2>/dev/null || continue
+		{ read -r line <"$stat"; } 2>/dev/null || continue
 		pid=${line%% *}
 		comm=${line#*(}
 		comm=${comm%%)*}
@@ -192,4 +200,17 @@ bench_cpu_report() {
 			for (n in cpu) { total += cpu[n]; printf "  %-34s %7.1f s  %5.1f%%\n", n, cpu[n], 100 * cpu[n] / (wall * cores) }
 			printf "  %-34s %7.1f s  %5.1f%%\n", "all", total, 100 * total / (wall * cores)
 		}' "$GRIDWALL_VAR/cpu.start" "$GRIDWALL_VAR/cpu.end" | sort -k1,1 -s
+}
+
+# BENCH_PG="name=value ...": PostgreSQL settings for the run (ALTER SYSTEM,
+# then a restart), to explore; the reference figures use deploy/pg.sh's.
+bench_pg_settings() {
+	local kv
+	[ -n "${BENCH_PG:-}" ] || return 0
+	for kv in $BENCH_PG; do
+		sql "ALTER SYSTEM SET ${kv%%=*} = '${kv#*=}'" >/dev/null || die "cannot set $kv"
+	done
+	"$ROOT/deploy/pg.sh" stop >/dev/null 2>&1 && "$ROOT/deploy/pg.sh" start >/dev/null 2>&1 ||
+		die "cannot restart PostgreSQL with $BENCH_PG"
+	say "PostgreSQL settings: $BENCH_PG"
 }
