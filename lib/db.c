@@ -292,12 +292,14 @@ db_batch_begin(struct db *db, struct db_batch *b)
 	return true;
 }
 
-void
-db_batch_add(struct db *db, struct db_batch *b, const char *what, ExecStatusType expect,
-             const char *sql, int nparams, const char *const *values, const int *lengths,
-             PGresult **out)
+/* Queues sql (name NULL) or the prepared statement name; text parameters when lengths is NULL. */
+static void
+s_batch_add(struct db *db, struct db_batch *b, const char *what, ExecStatusType expect,
+            const char *sql, const char *name, int nparams, const char *const *values,
+            const int *lengths, PGresult **out)
 {
 	int formats[DB_MAX_PARAMS];
+	const int *fmt = lengths != NULL ? formats : NULL;
 
 	if (!s_batch_room(db, b, what))
 		return;
@@ -306,9 +308,17 @@ db_batch_add(struct db *db, struct db_batch *b, const char *what, ExecStatusType
 		return;
 	}
 	s_batch_note(db, b,
-	             PQsendQueryParams(db->conn, sql, nparams, NULL, values, lengths,
-	                               lengths ? formats : NULL, 0),
+	             name != NULL ? PQsendQueryPrepared(db->conn, name, nparams, values, lengths, fmt, 0)
+	                          : PQsendQueryParams(db->conn, sql, nparams, NULL, values, lengths, fmt, 0),
 	             what, expect, out);
+}
+
+void
+db_batch_add(struct db *db, struct db_batch *b, const char *what, ExecStatusType expect,
+             const char *sql, int nparams, const char *const *values, const int *lengths,
+             PGresult **out)
+{
+	s_batch_add(db, b, what, expect, sql, NULL, nparams, values, lengths, out);
 }
 
 void
@@ -316,16 +326,7 @@ db_batch_add_prepared(struct db *db, struct db_batch *b, const char *what, ExecS
                       const char *name, int nparams, const char *const *values, const int *lengths,
                       PGresult **out)
 {
-	int formats[DB_MAX_PARAMS];
-
-	if (!s_batch_room(db, b, what))
-		return;
-	if (!s_binary_formats(formats, nparams)) {
-		s_batch_note(db, b, 0, what, expect, out);
-		return;
-	}
-	s_batch_note(db, b, PQsendQueryPrepared(db->conn, name, nparams, values, lengths, formats, 0),
-	             what, expect, out);
+	s_batch_add(db, b, what, expect, NULL, name, nparams, values, lengths, out);
 }
 
 /* The next result of the pipeline, with the NULL that ends it consumed. */

@@ -83,7 +83,7 @@ bool db_batch_begin(struct db *db, struct db_batch *b);
 void db_batch_add(struct db *db, struct db_batch *b, const char *what, ExecStatusType expect,
                   const char *sql, int nparams, const char *const *values, const int *lengths,
                   PGresult **out);
-/* Adds a prepared statement with binary parameters; like db_batch_add otherwise. */
+/* Adds a prepared statement; its parameters as in db_batch_add. */
 void db_batch_add_prepared(struct db *db, struct db_batch *b, const char *what,
                            ExecStatusType expect, const char *name, int nparams,
                            const char *const *values, const int *lengths, PGresult **out);

@@ -209,8 +209,6 @@ alert_write(struct rulesd *r, struct db_batch *b, size_t from, PGresult **res)
 		PGARRAY_TEXT, PGARRAY_INT8, PGARRAY_INT8, PGARRAY_INT8, PGARRAY_TEXT, PGARRAY_TEXT,
 		PGARRAY_TEXT, PGARRAY_TEXT, PGARRAY_TEXT, PGARRAY_TEXT, PGARRAY_INT8,
 	};
-	const char *values[ALERT_COLUMNS];
-	int lengths[ALERT_COLUMNS];
 	bool ok = true;
 
 	if (from >= r->nraised)
@@ -219,16 +217,13 @@ alert_write(struct rulesd *r, struct db_batch *b, size_t from, PGresult **res)
 		pgarray_begin(&r->cols[i], types[i]);
 	for (size_t i = from; i < r->nraised; i++)
 		ok &= s_add_columns(r->cols, &r->raised[i]);
-	for (int i = 0; i < ALERT_COLUMNS; i++)
-		ok &= pgarray_end(&r->cols[i]);
 	if (!ok) {
 		log_error("write alerts: out of memory");
 		b->failed = true;
 		return;
 	}
-	pgarray_params(r->cols, ALERT_COLUMNS, values, lengths);
-	db_batch_add_prepared(r->daemon->db, b, "write alerts", PGRES_TUPLES_OK, STMT_ALERTS,
-	                      ALERT_COLUMNS, values, lengths, res);
+	effects_add_columns(r, b, "write alerts", PGRES_TUPLES_OK, STMT_ALERTS, r->cols, ALERT_COLUMNS,
+	                    res);
 }
 
 bool

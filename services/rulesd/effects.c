@@ -88,26 +88,32 @@ s_add_assessment(struct rulesd *r, const struct screening *s, const struct asses
 	return true;
 }
 
+void
+effects_add_columns(struct rulesd *r, struct db_batch *b, const char *what, ExecStatusType expect,
+                    const char *name, struct pgarray *cols, int n, PGresult **res)
+{
+	const char *values[EFFECTS_COLUMNS_MAX];
+	int lengths[EFFECTS_COLUMNS_MAX];
+	bool ok = n <= EFFECTS_COLUMNS_MAX;
+
+	for (int i = 0; ok && i < n; i++)
+		ok &= pgarray_end(&cols[i]);
+	if (!ok) {
+		log_error("%s: out of memory", what);
+		b->failed = true;
+		return;
+	}
+	pgarray_params(cols, n, values, lengths);
+	db_batch_add_prepared(r->daemon->db, b, what, expect, name, n, values, lengths, res);
+}
+
 /* Adds the batch's assessments, in one statement, to the transaction. */
 static void
 s_write_assessments(struct rulesd *r, struct db_batch *b)
 {
-	const char *values[ASSESSMENT_COLUMNS];
-	int lengths[ASSESSMENT_COLUMNS];
-	bool ok = true;
-
-	if (r->assessments[0].count == 0)
-		return;
-	for (int i = 0; i < ASSESSMENT_COLUMNS; i++)
-		ok &= pgarray_end(&r->assessments[i]);
-	if (!ok) {
-		log_error("write assessments: out of memory");
-		b->failed = true;
-		return;
-	}
-	pgarray_params(r->assessments, ASSESSMENT_COLUMNS, values, lengths);
-	db_batch_add_prepared(r->daemon->db, b, "write assessments", PGRES_COMMAND_OK, STMT_ASSESSMENTS,
-	                      ASSESSMENT_COLUMNS, values, lengths, NULL);
+	if (r->assessments[0].count > 0)
+		effects_add_columns(r, b, "write assessments", PGRES_COMMAND_OK, STMT_ASSESSMENTS,
+		                    r->assessments, ASSESSMENT_COLUMNS, NULL);
 }
 
 bool

@@ -34,6 +34,8 @@ struct rulesd_config {
 	long coverage_gap_days;
 };
 
+#define EFFECTS_COLUMNS_MAX 16    /* columns of one set-based statement */
+
 /* An alert written by the current transaction, published after COMMIT. */
 struct raised {
 	Gridwall__V1__RiskAlert alert;
@@ -68,7 +70,7 @@ struct rulesd {
 	size_t nbatch, cap_batch, cap_levels;
 	struct raised *raised;
 	size_t nraised, cap_raised;
-	struct pgarray cols[16];          /* the rows of one set-based statement */
+	struct pgarray cols[EFFECTS_COLUMNS_MAX]; /* the rows of one set-based statement */
 	struct pgarray assessments[6];    /* the batch's assessments, one array per column */
 	uint64_t alerts_raised, released, overdue, coverage_gaps;
 };
@@ -118,6 +120,13 @@ bool effects_write(struct rulesd *r, size_t from, int64_t last);
  * planned anew, they cost more than the writes of a small batch.
  */
 bool effects_prepare(struct rulesd *r);
+/*
+ * Completes n column arrays and adds the prepared statement `name` over
+ * them to the transaction (its result to *res when res is not NULL).
+ */
+void effects_add_columns(struct rulesd *r, struct db_batch *b, const char *what,
+                         ExecStatusType expect, const char *name, struct pgarray *cols, int n,
+                         PGresult **res);
 
 /* lifecycle.c: the clock. */
 void lifecycle_start(struct rulesd *r);

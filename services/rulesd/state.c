@@ -222,26 +222,6 @@ s_begin_columns(struct pgarray *c, const uint32_t *types, int n)
 		pgarray_begin(&c[i], types[i]);
 }
 
-/* Completes n column arrays and adds the prepared statement over them to the transaction. */
-static void
-s_write_columns(struct rulesd *r, struct db_batch *b, const char *what, const char *name,
-                struct pgarray *c, int n)
-{
-	const char *values[PERSON_COLUMNS];
-	int lengths[PERSON_COLUMNS];
-	bool ok = true;
-
-	for (int i = 0; i < n; i++)
-		ok &= pgarray_end(&c[i]);
-	if (!ok) {
-		log_error("%s: out of memory", what);
-		b->failed = true;
-		return;
-	}
-	pgarray_params(c, n, values, lengths);
-	db_batch_add_prepared(r->daemon->db, b, what, PGRES_COMMAND_OK, name, n, values, lengths, NULL);
-}
-
 /* Adds the person states the transaction changed, in one statement. */
 static void
 s_persist_persons(struct rulesd *r, struct db_batch *b)
@@ -263,7 +243,8 @@ s_persist_persons(struct rulesd *r, struct db_batch *b)
 		}
 	}
 	if (n > 0)
-		s_write_columns(r, b, "write person states", STMT_PERSONS, r->cols, PERSON_COLUMNS);
+		effects_add_columns(r, b, "write person states", PGRES_COMMAND_OK, STMT_PERSONS, r->cols,
+		                    PERSON_COLUMNS, NULL);
 }
 
 /* Whether a household's persisted columns changed (not only its member counts). */
@@ -293,8 +274,8 @@ s_persist_households(struct rulesd *r, struct db_batch *b)
 		n++;
 	}
 	if (n > 0)
-		s_write_columns(r, b, "write household states", STMT_HOUSEHOLDS, r->cols,
-		                HOUSEHOLD_COLUMNS);
+		effects_add_columns(r, b, "write household states", PGRES_COMMAND_OK, STMT_HOUSEHOLDS,
+		                    r->cols, HOUSEHOLD_COLUMNS, NULL);
 }
 
 bool
