@@ -122,8 +122,6 @@ say "city-day: evaluated and counted in $CITY_S s = $E2E_RPS records/s; $ALERTS 
 bench_cpu_report "the city-day" "$CITY_S" >&2
 bench_statements_report >&2
 bench_waits_report >&2
-bench_statements_reset
-bench_waits_start
 
 # 3. Latency at a fixed offered rate, with a subscriber timing each alert's
 # arrival: a window just after a checkpoint (the first change to each page
@@ -140,6 +138,8 @@ sql "CREATE TABLE bench_arrivals (screening_id bigint, arrived double precision)
 latency_window() {
 	local first last line
 	first=$(sql "SELECT coalesce(max(id), 0) FROM screenings")
+	bench_statements_reset
+	bench_waits_start
 	bench_cpu_start
 	say "latency, $1: $RATE records/s offered for $LATENCY_S s, one record per batch"
 	"$BUILD/fieldsim" day --database "$ADMIN_DB" --endpoint "$ENDPOINT" --devices "$DEVICES" \
