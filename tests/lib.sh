@@ -158,3 +158,18 @@ cleanup() {
 	echo "$(basename "$0" .sh): $PASSED passed, $FAILED failed"
 	[ "$FAILED" -eq 0 ] || exit 1
 }
+
+# browser_checks OUTPUT STATUS: counts a browser test's TAP lines (in
+# OUTPUT, from `node tests/browser/X.test.mjs`, which exited with STATUS)
+# as checks, and checks that it ran to its end.
+browser_checks() {
+	while IFS= read -r line; do
+		case $line in
+		"ok - "*) check "browser: ${line#ok - }" ok ok ;;
+		"not ok - "*) check "browser: ${line#not ok - }" ok "not ok" ;;
+		"#"*) echo "$line" ;;
+		*) echo "# $line" ;;
+		esac
+	done <"$1"
+	check "the browser test ran to its end" "0 1" "$2 $(grep -c '^# done$' "$1")"
+}

@@ -116,4 +116,18 @@ fuzz_quiet(void)
 	log_set_level(LOG_LEVEL_ERROR);
 }
 
+/*
+ * Defines LLVMFuzzerInitialize, run once before the first input: quiet
+ * logs, then `setup` (what the inputs share).
+ */
+#define FUZZ_INITIALIZE(setup)                        \
+	int LLVMFuzzerInitialize(int *argc, char ***argv) \
+	{                                                 \
+		(void)argc;                                   \
+		(void)argv;                                   \
+		fuzz_quiet();                                 \
+		setup;                                        \
+		return 0;                                     \
+	}
+
 #endif

@@ -62,14 +62,7 @@ static const struct config_schema schema = {
 };
 
 /* Once, before the first input: quiet logs, and what the inputs share. */
-int
-LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-	(void)argc;
-	(void)argv;
-	fuzz_quiet();
-	return 0;
-}
+FUZZ_INITIALIZE((void)0)
 
 /* An error names what is wrong, on one line. */
 static void

@@ -25,15 +25,7 @@ struct rows {
 };
 
 /* Once, before the first input: quiet logs, and what the inputs share. */
-int
-LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-	(void)argc;
-	(void)argv;
-	fuzz_quiet();
-	fuzz_areas();
-	return 0;
-}
+FUZZ_INITIALIZE(fuzz_areas())
 
 /* gridctl's main.c prints these; the messages are formatted and dropped here. */
 void

@@ -20,14 +20,7 @@
 static const char *const query_keys[] = { "area", "depth", "level", "from", "to", "state", "limit" };
 
 /* Once, before the first input: quiet logs, and what the inputs share. */
-int
-LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-	(void)argc;
-	(void)argv;
-	fuzz_quiet();
-	return 0;
-}
+FUZZ_INITIALIZE((void)0)
 
 /* A handler that reads the request every way the daemons do, and answers. */
 static void

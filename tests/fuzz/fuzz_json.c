@@ -15,15 +15,7 @@
 #include "validate.h"
 
 /* Once, before the first input: quiet logs, and what the inputs share. */
-int
-LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-	(void)argc;
-	(void)argv;
-	fuzz_quiet();
-	fuzz_areas();
-	return 0;
-}
+FUZZ_INITIALIZE(fuzz_areas())
 
 /* A record's JSON form read back: the same fields, and valid still. */
 static void

@@ -18,14 +18,7 @@
 #define DAY(t) ((int32_t)validate_local_day(t))
 
 /* Once, before the first input: quiet logs, and what the inputs share. */
-int
-LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-	(void)argc;
-	(void)argv;
-	fuzz_quiet();
-	return 0;
-}
+FUZZ_INITIALIZE((void)0)
 
 /*
  * Runs the set against screenings that between them reach every input,

@@ -80,16 +80,7 @@ s_load_rules(void)
 }
 
 /* Once, before the first input: quiet logs, and what the inputs share. */
-int
-LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-	(void)argc;
-	(void)argv;
-	fuzz_quiet();
-	fuzz_areas();
-	rules = s_load_rules();
-	return 0;
-}
+FUZZ_INITIALIZE(fuzz_areas(); rules = s_load_rules())
 
 /*
  * What comes after a record is found valid: the event for rulesd and its

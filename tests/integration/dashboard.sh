@@ -89,16 +89,7 @@ exit 1
 SH
 timeout 120 node "$ROOT/tests/browser/dashboard.test.mjs" "$URL" "$TOKEN" \
 	"$GRIDWALL_VAR/push.sh" "$GRIDWALL_VAR/withhold.sh" >"$GRIDWALL_VAR/browser.out" 2>&1
-BROWSER=$?
-while IFS= read -r line; do
-	case $line in
-	"ok - "*) check "browser: ${line#ok - }" ok ok ;;
-	"not ok - "*) check "browser: ${line#not ok - }" ok "not ok" ;;
-	"#"*) echo "$line" ;;
-	*) echo "# $line" ;;
-	esac
-done <"$GRIDWALL_VAR/browser.out"
-check "the browser test ran to its end" "0 1" "$BROWSER $(grep -c '^# done$' "$GRIDWALL_VAR/browser.out")"
+browser_checks "$GRIDWALL_VAR/browser.out" $?
 check "the acknowledgement from the page is audited, by the token's name" "ack:王芳" \
 	"$(sql "SELECT a.action || ':' || a.actor FROM alert_audit a JOIN alerts l ON l.id = a.alert_id JOIN persons p ON p.id = l.person_id WHERE p.name = '陈志强'")"
 check "the team typed in the page, stored as UTF-8" "三人小组-3 fever_clinic" \

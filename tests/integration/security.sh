@@ -537,16 +537,7 @@ jq -n --arg p "$PATH_TEXT" --arg rtl "$UNI_NAME" --arg town "$TOWN" --arg live "
 	>"$GRIDWALL_VAR/expect.json"
 timeout 120 node "$ROOT/tests/browser/security.test.mjs" "$URL" "$NANHAI" "$GRIDWALL_VAR/expect.json" \
 	"$GRIDWALL_VAR/push.sh" >"$GRIDWALL_VAR/browser.out" 2>&1
-BROWSER=$?
-while IFS= read -r line; do
-	case $line in
-	"ok - "*) check "browser: ${line#ok - }" ok ok ;;
-	"not ok - "*) check "browser: ${line#not ok - }" ok "not ok" ;;
-	"#"*) echo "$line" ;;
-	*) echo "# $line" ;;
-	esac
-done <"$GRIDWALL_VAR/browser.out"
-check "the browser test ran to its end" "0 1" "$BROWSER $(grep -c '^# done$' "$GRIDWALL_VAR/browser.out")"
+browser_checks "$GRIDWALL_VAR/browser.out" $?
 kill "$SSE" 2>/dev/null
 wait "$SSE" 2>/dev/null
 
